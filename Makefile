@@ -1,0 +1,32 @@
+# `make run` and `make test` set everything up on a fresh clone: a virtualenv in .venv with the pinned
+# dependencies (constraints.txt), then run the server or the whole test suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
+
+.PHONY: run test check fuzz bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# socket.io-client for the browser, served by the server inside /widget.js and the console.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
+	$(PY) server.py
+
+check: $(STAMP)
+	$(PY) -m chatbot intents check intents
+
+test: $(STAMP) $(NODE_STAMP) check
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) node_modules *.egg-info .pytest_cache

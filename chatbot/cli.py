@@ -1,0 +1,70 @@
+"""The ``chatbot`` command: ``serve`` and the admin and evaluation tools, one subcommand each."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from chatbot import accounts, admin_cli, config, evaluation, schema
+from chatbot.hours import HoursError
+from chatbot.intents import IntentError
+from chatbot.supervisor import Supervisor
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = config.load(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.workers > 1:
+        if not settings.redis_url:
+            print(
+                "cannot start: --workers above 1 needs CHATBOT_REDIS_URL (events must cross processes)", file=sys.stderr
+            )
+            return 2
+        return Supervisor(config.as_arguments(args), settings.workers).run()
+    from chatbot.app import create_app  # heavy imports only for the server
+
+    try:
+        app = create_app(settings)
+    except IntentError as exc:
+        print(f"cannot start: the intent files have problems:\n{exc}", file=sys.stderr)
+        return 1
+    except HoursError as exc:
+        print(f"cannot start: the business hours file has problems:\n{exc}", file=sys.stderr)
+        return 1
+    print(f"chatbot listening on http://{settings.host}:{settings.port}", flush=True)
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            shutdown_timeout=5,
+            reuse_port=args.reuse_port or None,
+        )
+    except schema.SchemaOutOfDate as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatbot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the chat server")
+    config.add_arguments(serve)
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(func=_serve)
+    accounts.register(commands)
+    schema.register(commands)
+    admin_cli.register(commands)
+    evaluation.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

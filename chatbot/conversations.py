@@ -1,0 +1,318 @@
+"""The conversation service: the one place that decides bot / queued / agent / closed.
+
+Namespaces validate a payload and call one method here; this service asks the
+bot and the store, then tells the rooms through the emitter. Data flows one
+way: event → namespace → service → bot / store → emit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chatbot import notices, transcripts
+from chatbot.bot import Bot, Reply
+from chatbot.emitter import Emitter
+from chatbot.hours import BusinessHours
+from chatbot.locks import KeyedLocks
+from chatbot.metrics import Metrics
+from chatbot.models import Conversation, Message, utcnow
+from chatbot.presence import Presence
+from chatbot.protocol import (
+    ChatError,
+    agent_ref,
+    conversation_json,
+    message_json,
+    summary_json,
+)
+from chatbot.ratelimit import RateLimiter
+from chatbot.store import Appended, NewMessage, Store, Transition
+from chatbot.waiting import WaitEstimator
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = ("bot", "queued", "agent")
+
+
+class ConversationService:
+    """Visitor-side rules: opening, messages, bot replies, handoff, typing and closing."""
+
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        emitter: Emitter,
+        presence: Presence,
+        limiter: RateLimiter,
+        transcripts_dir: Path,
+        hours: BusinessHours | None = None,
+        *,
+        metrics: Metrics,
+    ) -> None:
+        self.store = store
+        self.bot = bot  # replaced whole on reload; each message uses the bot it started with
+        self.emitter = emitter
+        self.presence = presence
+        self.limiter = limiter
+        self.transcripts_dir = transcripts_dir
+        self.metrics = metrics
+        self.hours = hours or BusinessHours()  # replaced whole on reload, like the bot
+        self.clock: Callable[[], datetime] = utcnow  # tests move time without sleeping
+        self.wait = WaitEstimator(store)
+        self._locks = KeyedLocks()
+
+    async def settle(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until no visitor message is being handled."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._locks.busy():
+            if asyncio.get_running_loop().time() >= deadline:
+                log.warning("stopping with messages still being handled")
+                return
+            await asyncio.sleep(0.02)
+
+    # -- opening -------------------------------------------------------------
+
+    async def resume(self, token: str) -> Conversation | None:
+        """The conversation this token opens, if any; never someone else's."""
+        return await self.store.conversation_by_token(token)
+
+    async def start(self, lang: str, name: str | None, page: str | None) -> tuple[Conversation, str]:
+        """A new conversation in state ``bot``, and its token."""
+        conversation, token = await self.store.create_conversation(lang, name, page)
+        log.info("conversation %s started (%s)", conversation.id, lang)
+        return conversation, token
+
+    async def snapshot(self, conversation_id: str, token: str | None = None) -> dict[str, Any]:
+        """The ``conversation`` event: state and the whole history, oldest first."""
+        conversation = await self.store.conversation(conversation_id)
+        if conversation is None:
+            raise ChatError("not_found")
+        return conversation_json(conversation, await self.store.messages(conversation_id), token)
+
+    # -- visitor messages ----------------------------------------------------
+
+    async def visitor_message(self, conversation_id: str, text: str, client_id: str | None) -> Message:
+        """Store the visitor's message (once per ``client_id``), then let the bot answer if it still speaks."""
+        if not await self.limiter.allow(conversation_id):
+            raise ChatError("rate_limited")
+        async with self._locks.hold(conversation_id):
+            conversation, message, created = await self.store.add_client_message(
+                conversation_id, NewMessage(sender="visitor", text=text, client_id=client_id)
+            )
+            if message is None:
+                raise ChatError("closed")
+            if not created:
+                return message
+            self.metrics.message("visitor")
+            await self.emitter.to_conversation("message", message_json(message), conversation_id)
+            bot = self.bot  # one bot for the whole turn, even if a reload swaps it meanwhile
+            started = time.perf_counter()
+            reply = bot.reply(text, conversation.lang)
+            self.metrics.match_seconds(time.perf_counter() - started)
+            await self._suggest(conversation.id, message, bot, reply)
+            if conversation.state == "bot":
+                await self._bot_turn(conversation, reply)
+        return message
+
+    async def _suggest(self, conversation_id: str, message: Message, bot: Bot, reply: Reply) -> None:
+        """Agent assist: the top approved answers, to the representatives who hold or watch the conversation."""
+        suggestions = [s.__dict__ for s in bot.suggestions(reply)]
+        event = {"conversation_id": conversation_id, "message_id": message.id, "suggestions": suggestions}
+        await self.emitter.to_followers("suggestions", event, conversation_id)
+
+    async def leave_contact(self, conversation_id: str, name: str, email: str | None, phone: str | None) -> None:
+        """Keep the visitor's contact details with the conversation, for a representative to call back."""
+        if not await self.store.save_contact(conversation_id, name, email, phone):
+            raise ChatError("closed")
+        conversation = await self.store.conversation(conversation_id)
+        assert conversation is not None
+        await self.say(conversation_id, notices.notice("contact_saved", conversation.lang, name=name))
+        if conversation.state == "bot" and not self.hours.is_open(self.clock()):
+            # Left out of hours: queue it so the first representative in finds it.
+            transition = Transition(to_state="queued", reason="after_hours", expect=("bot",))
+            appended = await self.store.append(conversation_id, [], transition)
+            if appended is not None:
+                self.metrics.handoff("after_hours")
+            await self.publish(appended)
+            conversation.state = "queued"
+        if conversation.state == "queued":
+            await self.queue_moved()
+
+    # -- after the conversation ---------------------------------------------
+
+    async def rate(self, conversation_id: str, score: int, comment: str | None) -> None:
+        """The visitor's rating of a closed conversation with a representative; once."""
+        conversation = await self.store.conversation(conversation_id)
+        if conversation is None:
+            raise ChatError("not_found")
+        if conversation.state != "closed":
+            raise ChatError("not_closed")
+        if conversation.agent_id is None:
+            raise ChatError("no_agent")
+        if not await self.store.save_rating(conversation_id, score, comment):
+            raise ChatError("already_rated")
+        await self.write_transcript(conversation_id)
+        log.info("conversation %s rated %d", conversation_id, score)
+
+    async def transcript_for(self, token: str) -> str:
+        """The plain-text transcript of the conversation ``token`` opens (and nothing else)."""
+        conversation = await self.store.conversation_by_token(token)
+        if conversation is None:
+            raise ChatError("not_found")
+        return transcripts.render(conversation, await self.store.messages(conversation.id))
+
+    async def _bot_turn(self, conversation: Conversation, reply: Reply) -> None:
+        said = NewMessage(
+            sender="bot",
+            text=reply.text,
+            intent=reply.intent,
+            confidence=reply.confidence,
+            quick_replies=reply.quick_replies,
+        )
+        if reply.handoff_reason is None:
+            appended = await self.store.append(conversation.id, [said], require=("bot",), lang=reply.lang)
+            await self.publish(appended)
+            return
+        await self.hand_off(conversation.id, reply.handoff_reason, [said], lang=reply.lang)
+
+    async def hand_off(
+        self, conversation_id: str, reason: str, said: Sequence[NewMessage] = (), lang: str | None = None
+    ) -> None:
+        """Queue the conversation for a person, telling the visitor their place or who to call."""
+        if not self.hours.is_open(self.clock()):
+            await self._after_hours(conversation_id, reason, said, lang)
+            return
+        transition = Transition(to_state="queued", reason=reason, expect=("bot",))
+        appended = await self.store.append(conversation_id, list(said), transition, lang=lang)
+        if appended is None:
+            return
+        self.metrics.handoff(reason)
+        await self.publish(appended)
+        conversation = appended.conversation
+        position = await self.store.queue_position(conversation)
+        text = notices.queued(conversation.lang, position, await self.presence.online())
+        await self.say(conversation_id, text)
+        await self.queue_moved()
+        log.info("conversation %s handed off (%s)", conversation_id, reason)
+
+    async def _after_hours(
+        self, conversation_id: str, reason: str, said: Sequence[NewMessage], lang: str | None
+    ) -> None:
+        """Outside business hours nobody would come: the bot keeps the conversation and answers on.
+
+        The visitor hears once when representatives are back, with the phone line and
+        the contact form — again only if they ask for a person outright.
+        """
+        keep = [] if reason == "requested" else list(said)
+        appended = await self.store.append(conversation_id, keep, require=("bot",), lang=lang)
+        if appended is None:
+            return
+        await self.publish(appended)
+        first_time = await self.store.mark_after_hours_notice(conversation_id)
+        if not first_time and reason != "requested":
+            return
+        conversation = appended.conversation
+        back = self.hours.next_open(self.clock())
+        await self.say(conversation_id, notices.after_hours(conversation.lang, back))
+        event = {
+            **await self.state_event(conversation),
+            "reason": "after_hours",
+            "back_at": back.isoformat() if back else None,
+        }
+        await self.emitter.to_visitor("state", event, conversation_id)
+
+    async def say(self, conversation_id: str, text: str) -> None:
+        """A system notice in the conversation, stored and shown to both sides."""
+        await self.publish(await self.store.append(conversation_id, [NewMessage(sender="system", text=text)]))
+
+    async def queue_moved(self) -> None:
+        """Send representatives the new queue, and every waiting visitor their new place in line."""
+        queued = await self.store.queued()
+        last = await self.store.last_messages([c.id for c in queued])
+        await self.emitter.to_agents("queue", [summary_json(c, last.get(c.id)) for c in queued])
+        online = await self.presence.online()
+        for position, conversation in enumerate(queued, start=1):
+            event = {
+                "conversation_id": conversation.id,
+                "state": "queued",
+                "reason": conversation.reason,
+                "queue_position": position,
+                "agents_online": online,
+                "estimated_wait_seconds": await self.wait.estimate(position, online),
+            }
+            await self.emitter.to_visitor("state", event, conversation.id)
+
+    # -- typing and closing --------------------------------------------------
+
+    async def visitor_typing(self, conversation_id: str, typing: bool) -> None:
+        await self.emitter.to_followers(
+            "typing", {"conversation_id": conversation_id, "sender": "visitor", "typing": typing}, conversation_id
+        )
+
+    async def close(self, conversation_id: str, reason: str, agent_name: str | None = None) -> None:
+        """Close from any open state, tell both sides, and write the transcript."""
+        conversation = await self.store.conversation(conversation_id)
+        if conversation is None:
+            raise ChatError("not_found")
+        text = notices.notice(reason, conversation.lang, name=agent_name or "")
+        transition = Transition(
+            to_state="closed",
+            reason=reason,
+            expect=OPEN_STATES,
+            agent_id=conversation.agent_id,
+            agent_name=conversation.agent_name,
+        )
+        appended = await self.store.append(conversation_id, [NewMessage(sender="system", text=text)], transition)
+        if appended is None:
+            raise ChatError("closed")
+        await self.write_transcript(conversation_id)
+        await self.publish(appended)
+        if conversation.state == "queued":
+            await self.queue_moved()
+
+    async def write_transcript(self, conversation_id: str) -> Path | None:
+        conversation = await self.store.conversation(conversation_id)
+        if conversation is None:
+            return None
+        try:
+            return await transcripts.write(
+                self.transcripts_dir, conversation, await self.store.messages(conversation_id)
+            )
+        except OSError:
+            log.exception("could not write the transcript of %s", conversation_id)
+            return None
+
+    # -- telling the rooms ---------------------------------------------------
+
+    async def state_event(self, conversation: Conversation) -> dict[str, Any]:
+        """The ``state`` event for a conversation as it is now."""
+        event: dict[str, Any] = {
+            "conversation_id": conversation.id,
+            "state": conversation.state,
+            "reason": conversation.reason,
+            "agents_online": await self.presence.online(),
+        }
+        agent = agent_ref(conversation.agent_id, conversation.agent_name)
+        if agent is not None:
+            event["agent"] = agent
+        position = await self.store.queue_position(conversation)
+        if position is not None:
+            event["queue_position"] = position
+            event["estimated_wait_seconds"] = await self.wait.estimate(position, event["agents_online"])
+        return event
+
+    async def publish(self, appended: Appended | None) -> None:
+        """Send what a write produced: each message in order, then the new state if it changed."""
+        if appended is None:
+            return
+        conversation_id = appended.conversation.id
+        for message in appended.messages:
+            self.metrics.message(message.sender)
+            await self.emitter.to_conversation("message", message_json(message), conversation_id)
+        if appended.transitioned:
+            await self.emitter.to_conversation("state", await self.state_event(appended.conversation), conversation_id)

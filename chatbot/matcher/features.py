@@ -1,0 +1,114 @@
+"""Word and character n-gram tf-idf features, fitted on the intent examples.
+
+Why our own vectorizer rather than scikit-learn's: the server featurizes one
+message at a time, and scikit-learn's per-call overhead (input validation, a
+sparse matrix per call, two vectorizers) costs more than the model itself.
+Here one query is a few dictionary look-ups returning an index array and a
+value array, in tens of microseconds.
+
+Two blocks, each L2-normalised and weighted 1/sqrt(2) so a query's vector has
+unit length: words (unigrams and bigrams: meaning, word order) and characters
+(2- to 5-grams inside word boundaries: typos, inflections, compounds, any
+language). Term frequencies are sublinear (1 + log tf), idf is smoothed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+CHAR_NGRAMS = range(2, 6)
+_BLOCK_WEIGHT = 1 / math.sqrt(2)
+
+
+def word_terms(words: Sequence[str]) -> Counter[str]:
+    """Unigrams and bigrams of already-normalised words."""
+    terms = Counter(words)
+    terms.update(f"{a} {b}" for a, b in zip(words, words[1:]))
+    return terms
+
+
+def char_terms(words: Sequence[str]) -> Counter[str]:
+    """Character n-grams of each word padded with spaces, so word edges count."""
+    padded = [f" {word} " for word in words]
+    return Counter(p[i:i + n] for p in padded for n in CHAR_NGRAMS for i in range(len(p) - n + 1))
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One vocabulary: term -> column, and the idf of each column."""
+
+    index: dict[str, int]
+    idf: np.ndarray
+    offset: int
+
+    @classmethod
+    def fit(cls, documents: Sequence[Counter[str]], offset: int) -> _Block:
+        df: Counter[str] = Counter()
+        for terms in documents:
+            df.update(terms.keys())
+        vocabulary = sorted(df)
+        n = len(documents)
+        idf = np.array([math.log((1 + n) / (1 + df[t])) + 1 for t in vocabulary], dtype=np.float64)
+        return cls({term: offset + i for i, term in enumerate(vocabulary)}, idf, offset)
+
+    def encode(self, terms: Counter[str]) -> tuple[list[int], list[float]]:
+        columns: list[int] = []
+        values: list[float] = []
+        for term, count in terms.items():
+            column = self.index.get(term)
+            if column is not None:
+                columns.append(column)
+                values.append((1 + math.log(count)) * self.idf[column - self.offset])
+        norm = math.sqrt(sum(v * v for v in values))
+        return columns, [v * _BLOCK_WEIGHT / norm for v in values] if norm else values
+
+
+class Featurizer:
+    """Fitted vocabularies; ``encode`` turns normalised words into a sparse unit vector."""
+
+    def __init__(self, words: _Block, chars: _Block) -> None:
+        self._words = words
+        self._chars = chars
+        self.n_features = chars.offset + len(chars.index)
+
+    @classmethod
+    def fit(cls, texts: Iterable[Sequence[str]]) -> Featurizer:
+        """Fit on the examples, each given as its list of normalised words."""
+        tokenized = list(texts)
+        words = _Block.fit([word_terms(t) for t in tokenized], offset=0)
+        chars = _Block.fit([char_terms(t) for t in tokenized], offset=len(words.index))
+        return cls(words, chars)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The single words seen in the examples."""
+        return [term for term in self._words.index if " " not in term]
+
+    def encode(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Column indices and values of one text; both empty when nothing is known."""
+        word_cols, word_vals = self._words.encode(word_terms(words))
+        char_cols, char_vals = self._chars.encode(char_terms(words))
+        return (np.array(word_cols + char_cols, dtype=np.int64),
+                np.array(word_vals + char_vals, dtype=np.float64))
+
+    def matrix(self, texts: Iterable[Sequence[str]]) -> sp.csr_matrix:
+        """Rows of encoded texts, for training."""
+        indptr = [0]
+        indices: list[np.ndarray] = []
+        data: list[np.ndarray] = []
+        for words in texts:
+            columns, values = self.encode(words)
+            indices.append(columns)
+            data.append(values)
+            indptr.append(indptr[-1] + len(columns))
+        return sp.csr_matrix(
+            (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, int),
+             np.array(indptr)),
+            shape=(len(indptr) - 1, self.n_features),
+        )

@@ -1,0 +1,107 @@
+/* The widget's interface strings, English and Spanish. Health content never lives here:
+ * answers come from the server's intents, which quote the clinic's own page. */
+
+var TEXTS = {
+  en: {
+    open: "Chat with us",
+    unread: function (n) { return "Chat with us (" + n + (n === 1 ? " new message)" : " new messages)"); },
+    title: "Chat with us",
+    welcome: "Hello! Type your question below. You can ask for a person at any time.",
+    withBot: "Our assistant answers right away",
+    withAgent: function (name) { return "You are chatting with " + name; },
+    minimize: "Close chat window",
+    end: "End chat",
+    endLabel: "End this conversation",
+    log: "Conversation",
+    you: "You",
+    bot: "Assistant",
+    agent: "Representative",
+    urgent: "Urgent",
+    placeholder: "Type your question…",
+    inputLabel: "Your message",
+    send: "Send",
+    suggested: "Suggested questions",
+    typing: function (name) { return name + " is typing…"; },
+    connecting: "Connecting…",
+    reconnecting: "Connection lost. Reconnecting…",
+    unavailable: "The chat is not available right now. Trying again…",
+    waiting: "Waiting for a representative…",
+    position: function (n) { return "You are number " + n + " in line"; },
+    wait: function (min) { return " (about " + min + (min === 1 ? " minute)" : " minutes)"); },
+    noOne: "No one is online right now — leave your email or phone number and we'll get back to you.",
+    afterHours: "Our representatives are away — leave your email or phone number and we'll get back to you.",
+    leaveContact: "Leave my contact details",
+    name: "Name",
+    email: "Email",
+    phone: "Phone",
+    contactHint: "An email address or a phone number, or both.",
+    sendContact: "Send my details",
+    cancel: "Cancel",
+    contactSent: "Thank you — we have your details.",
+    closed: "This conversation has ended.",
+    startNew: "Start a new conversation",
+    sending: "Sending…",
+    failed: "Not sent: ",
+    errors: {
+      empty: "the message is empty.",
+      too_long: "the message is too long (2,000 characters at most).",
+      closed: "this conversation has ended.",
+      bad_request: "please check what you entered.",
+      internal: "something went wrong on our side."
+    }
+  },
+  es: {
+    open: "Chatee con nosotros",
+    unread: function (n) { return "Chatee con nosotros (" + n + (n === 1 ? " mensaje nuevo)" : " mensajes nuevos)"); },
+    title: "Chatee con nosotros",
+    welcome: "¡Hola! Escriba su pregunta abajo. Puede pedir hablar con una persona en cualquier momento.",
+    withBot: "Nuestro asistente responde al instante",
+    withAgent: function (name) { return "Está chateando con " + name; },
+    minimize: "Cerrar la ventana del chat",
+    end: "Terminar chat",
+    endLabel: "Terminar esta conversación",
+    log: "Conversación",
+    you: "Usted",
+    bot: "Asistente",
+    agent: "Representante",
+    urgent: "Urgente",
+    placeholder: "Escriba su pregunta…",
+    inputLabel: "Su mensaje",
+    send: "Enviar",
+    suggested: "Preguntas sugeridas",
+    typing: function (name) { return name + " está escribiendo…"; },
+    connecting: "Conectando…",
+    reconnecting: "Se perdió la conexión. Reconectando…",
+    unavailable: "El chat no está disponible en este momento. Volviendo a intentar…",
+    waiting: "Esperando a un representante…",
+    position: function (n) { return "Usted es el número " + n + " en la fila"; },
+    wait: function (min) { return " (unos " + min + (min === 1 ? " minuto)" : " minutos)"); },
+    noOne: "No hay nadie en línea ahora — deje su correo o teléfono y le contactaremos.",
+    afterHours: "Nuestros representantes no están disponibles — deje su correo o teléfono y le contactaremos.",
+    leaveContact: "Dejar mis datos de contacto",
+    name: "Nombre",
+    email: "Correo electrónico",
+    phone: "Teléfono",
+    contactHint: "Un correo electrónico o un teléfono, o ambos.",
+    sendContact: "Enviar mis datos",
+    cancel: "Cancelar",
+    contactSent: "Gracias — tenemos sus datos.",
+    closed: "Esta conversación ha terminado.",
+    startNew: "Empezar una conversación nueva",
+    sending: "Enviando…",
+    failed: "No enviado: ",
+    errors: {
+      empty: "el mensaje está vacío.",
+      too_long: "el mensaje es demasiado largo (2.000 caracteres como máximo).",
+      closed: "esta conversación ha terminado.",
+      bad_request: "revise lo que escribió.",
+      internal: "algo salió mal de nuestro lado."
+    }
+  }
+};
+
+/** "es" or "en": the script tag's data-lang, else the browser's language. */
+function pickLanguage(requested) {
+  var wanted = (requested || navigator.language || "en").toLowerCase();
+  return wanted.slice(0, 2) === "es" ? "es" : "en";
+}

@@ -1,0 +1,39 @@
+"""Every query the server makes, behind one async ``Store`` over SQLAlchemy 2.
+
+The same code runs on SQLite (aiosqlite) and PostgreSQL (asyncpg). Conditional
+updates (``UPDATE … WHERE state IN …``) decide races such as two
+representatives taking one conversation, so the database — not a process —
+is the referee, and it holds across server processes. The store never emits:
+it returns rows and the conversation service decides what to tell whom.
+"""
+
+from chatbot.store.accounts import AccountQueries
+from chatbot.store.base import (
+    Appended,
+    NewMessage,
+    StoreUnavailable,
+    Transition,
+    make_engine,
+    new_id,
+    new_token,
+    token_digest,
+)
+from chatbot.store.chat import ChatQueries
+from chatbot.store.service_levels import ServiceLevelQueries
+
+
+class Store(ChatQueries, AccountQueries, ServiceLevelQueries):
+    """Conversations, messages, state changes and representatives in one database."""
+
+
+__all__ = [
+    "Appended",
+    "NewMessage",
+    "Store",
+    "StoreUnavailable",
+    "Transition",
+    "make_engine",
+    "new_id",
+    "new_token",
+    "token_digest",
+]

@@ -1,0 +1,68 @@
+"""Representative accounts: tokens kept as digests, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from chatbot.models import Agent, Conversation, utcnow
+from chatbot.store.base import Database, new_id, new_token, token_digest
+
+
+class AccountQueries(Database):
+    # -- representatives -----------------------------------------------------
+
+    async def create_agent(self, name: str) -> tuple[Agent, str]:
+        """A new representative and their token (shown once, stored as a digest); ValueError if the name is taken."""
+        token = new_token()
+        agent = Agent(id=new_id(), name=name, token_hash=token_digest(token), created_at=utcnow())
+        try:
+            async with self.transaction() as session:
+                session.add(agent)
+        except IntegrityError:
+            raise ValueError(f"a representative named {name!r} already exists") from None
+        return agent, token
+
+    async def agent_by_token(self, token: str) -> Agent | None:
+        digest = token_digest(token)
+        async with self.transaction() as session:
+            agent = await session.scalar(select(Agent).where(Agent.token_hash == digest))
+        if agent is None or not hmac.compare_digest(agent.token_hash, digest):
+            return None
+        return agent
+
+    async def agents(self) -> list[Agent]:
+        async with self.transaction() as session:
+            return list(await session.scalars(select(Agent).order_by(Agent.name)))
+
+    async def remove_agent(self, name: str) -> bool:
+        async with self.transaction() as session:
+            agent = await session.scalar(select(Agent).where(Agent.name == name))
+            if agent is None:
+                return False
+            await session.delete(agent)
+        return True
+
+    async def rotate_agent(self, name: str) -> str | None:
+        """Give the representative a new token (the old one stops working); None if unknown."""
+        token = new_token()
+        async with self.transaction() as session:
+            result = await session.execute(
+                update(Agent).where(Agent.name == name).values(token_hash=token_digest(token))
+            )
+        return token if result.rowcount == 1 else None
+
+    async def held(self) -> list[Conversation]:
+        """Every conversation a representative holds."""
+        async with self.transaction() as session:
+            return list(await session.scalars(select(Conversation).where(Conversation.state == "agent")))
+
+    async def held_by(self, agent_id: str) -> list[Conversation]:
+        """The open conversations a representative holds."""
+        async with self.transaction() as session:
+            rows = await session.scalars(
+                select(Conversation).where(Conversation.agent_id == agent_id, Conversation.state == "agent")
+            )
+            return list(rows)

@@ -1,0 +1,134 @@
+"""The database connection and the shapes every query module shares.
+
+The same code runs on SQLite (aiosqlite) and PostgreSQL (asyncpg). Conditional
+updates (``UPDATE … WHERE state IN …``) decide races such as two
+representatives taking one conversation, so the database — not a process —
+is the referee, and it holds across server processes. The store never emits:
+it returns rows and the conversation service decides what to tell whom.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from chatbot.models import Conversation, Message
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer; the caller reports ``unavailable`` and tries again later."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_token() -> str:
+    """A 256-bit URL-safe secret."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to append; the store gives it its id, order and time."""
+
+    sender: str
+    text: str
+    client_id: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    agent_id: str | None = None
+    agent_name: str | None = None
+    quick_replies: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of state, applied only if the conversation is in one of ``expect``."""
+
+    to_state: str
+    reason: str
+    expect: tuple[str, ...]
+    expect_agent: str | None = None  # also require this representative to hold it
+    expect_offer_to: str | None = None  # also require a live offer to this representative
+    agent_id: str | None = None
+    agent_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What ``append`` did: the stored messages, and the conversation after any transition."""
+
+    conversation: Conversation
+    messages: list[Message]
+    transitioned: bool
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the writer; busy_timeout queues writers instead of failing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """SQLite gets one pooled connection: it has a single writer anyway, and sharing one
+    connection turns lock errors between concurrent transactions into orderly waits."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=5)
+
+
+class Database:
+    """One engine and its sessions; the query modules add their methods to it."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction; connection failures become ``StoreUnavailable``."""
+        try:
+            async with self._sessions.begin() as session:
+                yield session
+        except IntegrityError:
+            raise
+        except (TimeoutError, DBAPIError, OSError, ConnectionError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def ping(self) -> bool:
+        try:
+            async with self.transaction() as session:
+                await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=2)
+            return True
+        except (TimeoutError, StoreUnavailable):
+            return False

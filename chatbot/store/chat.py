@@ -1,0 +1,294 @@
+"""Conversations and their messages: the chat's hot path, and the race-deciding transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatbot.models import Conversation, Message, StateChange, utcnow
+from chatbot.store.base import (
+    Appended,
+    Database,
+    NewMessage,
+    Transition,
+    new_id,
+    new_token,
+    token_digest,
+)
+
+
+class ChatQueries(Database):
+    # -- conversations -------------------------------------------------------
+
+    async def create_conversation(self, lang: str, name: str | None, page: str | None) -> tuple[Conversation, str]:
+        """A new conversation in state ``bot``, and its token (returned once, stored as a digest)."""
+        token = new_token()
+        now = utcnow()
+        conversation = Conversation(
+            id=new_id(),
+            token_hash=token_digest(token),
+            state="bot",
+            lang=lang,
+            name=name,
+            page=page,
+            created_at=now,
+            updated_at=now,
+            last_message_at=now,
+        )
+        async with self.transaction() as session:
+            session.add(conversation)
+            session.add(
+                StateChange(
+                    conversation_id=conversation.id, from_state=None, to_state="bot", reason="created", created_at=now
+                )
+            )
+        return conversation, token
+
+    async def conversation_by_token(self, token: str) -> Conversation | None:
+        async with self.transaction() as session:
+            return await session.scalar(select(Conversation).where(Conversation.token_hash == token_digest(token)))
+
+    async def conversation(self, conversation_id: str) -> Conversation | None:
+        async with self.transaction() as session:
+            return await session.get(Conversation, conversation_id)
+
+    async def messages(self, conversation_id: str) -> list[Message]:
+        """The whole history, oldest first."""
+        async with self.transaction() as session:
+            rows = await session.scalars(
+                select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
+            )
+            return list(rows)
+
+    async def queue_position(self, conversation: Conversation) -> int | None:
+        """1 for the longest-waiting queued conversation; None when not queued."""
+        if conversation.state != "queued" or conversation.queued_at is None:
+            return None
+        async with self.transaction() as session:
+            ahead = await session.scalar(
+                select(func.count())
+                .select_from(Conversation)
+                .where(Conversation.state == "queued", Conversation.queued_at < conversation.queued_at)
+            )
+        return int(ahead or 0) + 1
+
+    async def queued(self) -> list[Conversation]:
+        """Queued conversations, longest waiting first."""
+        async with self.transaction() as session:
+            rows = await session.scalars(
+                select(Conversation).where(Conversation.state == "queued").order_by(Conversation.queued_at)
+            )
+            return list(rows)
+
+    # -- messages ------------------------------------------------------------
+
+    async def add_client_message(
+        self, conversation_id: str, new: NewMessage
+    ) -> tuple[Conversation, Message | None, bool]:
+        """Store a visitor's or representative's message once per ``client_id``.
+
+        Returns the conversation, the message (the first one stored under this
+        ``client_id`` when it is a retry; None when the conversation is closed or
+        missing) and whether a new row was written.
+        """
+        try:
+            return await self._insert_client_message(conversation_id, new)
+        except IntegrityError:
+            # Two retries raced past the lookup; the loser returns the winner's row.
+            async with self.transaction() as session:
+                conversation = await session.get(Conversation, conversation_id)
+                existing = await self._by_client_id(session, conversation_id, new.client_id)
+                assert conversation is not None
+                return conversation, existing, False
+
+    async def _insert_client_message(
+        self, conversation_id: str, new: NewMessage
+    ) -> tuple[Conversation, Message | None, bool]:
+        async with self.transaction() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return Conversation(id=conversation_id, state="closed"), None, False
+            if new.client_id is not None:
+                existing = await self._by_client_id(session, conversation_id, new.client_id)
+                if existing is not None:
+                    return conversation, existing, False
+            if conversation.state == "closed":
+                return conversation, None, False
+            message = self._row(conversation, new)
+            session.add(message)
+        return conversation, message, True
+
+    @staticmethod
+    async def _by_client_id(session: AsyncSession, conversation_id: str, client_id: str | None) -> Message | None:
+        return await session.scalar(
+            select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+        )
+
+    @staticmethod
+    def _row(conversation: Conversation, new: NewMessage, now: datetime | None = None) -> Message:
+        now = now or utcnow()
+        conversation.last_message_at = now
+        conversation.updated_at = now
+        return Message(
+            id=new_id(),
+            conversation_id=conversation.id,
+            sender=new.sender,
+            text=new.text,
+            created_at=now,
+            client_id=new.client_id,
+            intent=new.intent,
+            confidence=new.confidence,
+            agent_id=new.agent_id,
+            agent_name=new.agent_name,
+            quick_replies=list(new.quick_replies),
+        )
+
+    async def append(
+        self,
+        conversation_id: str,
+        messages: Sequence[NewMessage],
+        transition: Transition | None = None,
+        lang: str | None = None,
+        require: tuple[str, ...] | None = None,
+    ) -> Appended | None:
+        """Apply ``transition`` (if its precondition holds) and add ``messages``, in one transaction.
+
+        Returns None, writing nothing, when the transition's precondition failed
+        (someone else changed the state first), the conversation is not in one
+        of the ``require`` states, or it does not exist.
+        """
+        async with self.transaction() as session:
+            transitioned = False
+            if transition is not None:
+                if not await self._transition(session, conversation_id, transition):
+                    return None
+                transitioned = True
+            conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+            if conversation is None or (require is not None and conversation.state not in require):
+                return None
+            if lang is not None:
+                conversation.lang = lang
+            rows = [self._row(conversation, new) for new in messages]
+            session.add_all(rows)
+        return Appended(conversation=conversation, messages=rows, transitioned=transitioned)
+
+    @staticmethod
+    async def _transition(session: AsyncSession, conversation_id: str, change: Transition) -> bool:
+        """The conditional update at the heart of every race: one writer wins."""
+        now = utcnow()
+        row = (
+            await session.execute(
+                select(
+                    Conversation.state, Conversation.agent_id, Conversation.offered_to, Conversation.offer_expires_at
+                ).where(Conversation.id == conversation_id)
+            )
+        ).first()
+        if row is None or row.state not in change.expect:
+            return False
+        if change.expect_agent is not None and row.agent_id != change.expect_agent:
+            return False
+        if change.expect_offer_to is not None and not (
+            row.offered_to == change.expect_offer_to and row.offer_expires_at is not None and row.offer_expires_at > now
+        ):
+            return False
+        before = row.state
+        values: dict[str, Any] = {
+            "state": change.to_state,
+            "reason": change.reason,
+            "updated_at": now,
+            "agent_id": change.agent_id,
+            "agent_name": change.agent_name,
+            **change.extra,
+        }
+        if change.to_state != "queued":
+            values.update(offered_to=None, offer_expires_at=None, offered_agents=[])
+        if change.to_state == "queued" and before == "bot":
+            values["queued_at"] = now  # a released conversation keeps its place in line
+        if change.to_state == "closed":
+            values["closed_at"] = now
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.state == before)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            return False
+        session.add(
+            StateChange(
+                conversation_id=conversation_id,
+                from_state=before,
+                to_state=change.to_state,
+                reason=change.reason,
+                agent_id=change.agent_id,
+                created_at=now,
+            )
+        )
+        return True
+
+    async def last_messages(self, conversation_ids: Sequence[str]) -> dict[str, Message]:
+        """The newest message of each conversation, for queue summaries."""
+        if not conversation_ids:
+            return {}
+        async with self.transaction() as session:
+            newest = (
+                select(func.max(Message.seq))
+                .where(Message.conversation_id.in_(conversation_ids))
+                .group_by(Message.conversation_id)
+            )
+            rows = await session.scalars(select(Message).where(Message.seq.in_(newest)))
+            return {m.conversation_id: m for m in rows}
+
+    async def conversations(self, state: str | None = None, limit: int = 50) -> list[Conversation]:
+        """The most recently active conversations, optionally in one state."""
+        query = select(Conversation).order_by(Conversation.updated_at.desc()).limit(limit)
+        if state is not None:
+            query = query.where(Conversation.state == state)
+        async with self.transaction() as session:
+            return list(await session.scalars(query))
+
+    async def idle(self, state_limits: dict[str, datetime]) -> list[str]:
+        """Ids of open conversations whose last message is older than their state's limit."""
+        async with self.transaction() as session:
+            found: list[str] = []
+            for state, before in state_limits.items():
+                rows = await session.scalars(
+                    select(Conversation.id).where(Conversation.state == state, Conversation.last_message_at < before)
+                )
+                found.extend(rows)
+            return found
+
+    async def save_contact(self, conversation_id: str, name: str, email: str | None, phone: str | None) -> bool:
+        async with self.transaction() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.state != "closed")
+                .values(contact_name=name, contact_email=email, contact_phone=phone, updated_at=utcnow())
+            )
+        return result.rowcount == 1
+
+    async def mark_after_hours_notice(self, conversation_id: str) -> bool:
+        """Record that the out-of-hours notice was sent; False if it already had been."""
+        async with self.transaction() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.after_hours_notice_at.is_(None))
+                .values(after_hours_notice_at=utcnow())
+            )
+        return result.rowcount == 1
+
+    async def save_rating(self, conversation_id: str, score: int, comment: str | None) -> bool:
+        """Keep the visitor's rating once, for a closed conversation."""
+        async with self.transaction() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.id == conversation_id, Conversation.state == "closed", Conversation.rating.is_(None)
+                )
+                .values(rating=score, rating_comment=comment, rated_at=utcnow())
+            )
+        return result.rowcount == 1

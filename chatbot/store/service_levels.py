@@ -1,0 +1,128 @@
+"""Queries for service levels: estimated wait and auto-assignment offers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from chatbot.models import Conversation, StateChange, utcnow
+from chatbot.store.base import Database
+
+
+class ServiceLevelQueries(Database):
+    async def recent_take_waits(self, since: datetime, limit: int = 50) -> list[float]:
+        """Seconds from queued to taken, for the latest ``limit`` takes since ``since``."""
+        async with self.transaction() as session:
+            taken = (
+                await session.execute(
+                    select(StateChange.conversation_id, StateChange.created_at)
+                    .where(
+                        StateChange.to_state == "agent",
+                        StateChange.from_state == "queued",
+                        StateChange.created_at >= since,
+                    )
+                    .order_by(StateChange.created_at.desc())
+                    .limit(limit)
+                )
+            ).all()
+            if not taken:
+                return []
+            queued = (
+                await session.execute(
+                    select(StateChange.conversation_id, StateChange.created_at).where(
+                        StateChange.to_state == "queued",
+                        StateChange.conversation_id.in_([row.conversation_id for row in taken]),
+                    )
+                )
+            ).all()
+        waits = []
+        for row in taken:
+            before = [
+                q.created_at
+                for q in queued
+                if q.conversation_id == row.conversation_id and q.created_at <= row.created_at
+            ]
+            if before:
+                waits.append((row.created_at - max(before)).total_seconds())
+        return waits
+
+    # -- auto-assignment -----------------------------------------------------
+
+    async def offer(self, conversation_id: str, agent_id: str, expires_at: datetime) -> bool:
+        """Offer a queued conversation to a representative, unless a live offer stands.
+
+        An expired offer's representative joins ``offered_agents`` (tried already),
+        so the next offer goes to someone else. Optimistic: the update only lands
+        if nobody changed the offer since we read it, so one process wins.
+        """
+        now = utcnow()
+        async with self.transaction() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None or conversation.state != "queued":
+                return False
+            current, expiry = conversation.offered_to, conversation.offer_expires_at
+            if current is not None and expiry is not None and expiry > now:
+                return False
+            tried = list(conversation.offered_agents or [])
+            if current is not None and current not in tried:
+                tried.append(current)
+            unchanged = Conversation.offered_to.is_(None) if current is None else Conversation.offered_to == current
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.state == "queued", unchanged)
+                .values(offered_to=agent_id, offer_expires_at=expires_at, offered_agents=tried)
+            )
+        return result.rowcount == 1
+
+    async def decline(self, conversation_id: str, agent_id: str) -> bool:
+        """Withdraw a live offer to ``agent_id``, remembering they said no."""
+        async with self.transaction() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None or conversation.offered_to != agent_id:
+                return False
+            tried = [*(conversation.offered_agents or []), agent_id]
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.offered_to == agent_id)
+                .values(offered_to=None, offer_expires_at=None, offered_agents=tried)
+            )
+        return result.rowcount == 1
+
+    async def loads(self, agent_ids: Sequence[str]) -> dict[str, tuple[int, datetime | None]]:
+        """For each representative: conversations held plus live offers, and when they last took one."""
+        now = utcnow()
+        async with self.transaction() as session:
+            held = dict(
+                (
+                    await session.execute(
+                        select(Conversation.agent_id, func.count())
+                        .where(Conversation.state == "agent", Conversation.agent_id.in_(agent_ids))
+                        .group_by(Conversation.agent_id)
+                    )
+                ).all()
+            )
+            offered = dict(
+                (
+                    await session.execute(
+                        select(Conversation.offered_to, func.count())
+                        .where(
+                            Conversation.state == "queued",
+                            Conversation.offered_to.in_(agent_ids),
+                            Conversation.offer_expires_at > now,
+                        )
+                        .group_by(Conversation.offered_to)
+                    )
+                ).all()
+            )
+            last_take = dict(
+                (
+                    await session.execute(
+                        select(StateChange.agent_id, func.max(StateChange.created_at))
+                        .where(StateChange.to_state == "agent", StateChange.agent_id.in_(agent_ids))
+                        .group_by(StateChange.agent_id)
+                    )
+                ).all()
+            )
+        return {a: (held.get(a, 0) + offered.get(a, 0), last_take.get(a)) for a in agent_ids}

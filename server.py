@@ -1,0 +1,8 @@
+"""Entry point: ``python server.py [--host H] [--port P] [--intents-dir DIR] [--database-url URL]`` = ``chatbot serve``."""
+
+import sys
+
+from chatbot.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["serve", *sys.argv[1:]]))

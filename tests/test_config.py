@@ -1,0 +1,50 @@
+"""Settings: flags beat variables beat defaults, bad values are named, and the README lists every variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatbot import config
+from chatbot.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_variables_override_defaults_and_flags_override_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATBOT_PORT", "9001")
+    monkeypatch.setenv("CHATBOT_ALLOWED_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("CHATBOT_TRUST_PROXY", "yes")
+    args = build_parser().parse_args(["serve", "--port", "9002", "--intents", "elsewhere"])
+    settings = config.load(args)
+    assert settings.port == 9002
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.trust_proxy is True
+    assert settings.intents_dir == Path("elsewhere")
+    assert settings.host == "127.0.0.1"
+
+
+def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATBOT_PORT", "eighty")
+    with pytest.raises(SystemExit, match="CHATBOT_PORT"):
+        config.Settings.from_env()
+    monkeypatch.setenv("CHATBOT_PORT", "80")
+    monkeypatch.setenv("CHATBOT_ROUTING", "sometimes")
+    with pytest.raises(SystemExit, match="CHATBOT_ROUTING"):
+        config.Settings.from_env()
+
+
+def test_worker_arguments_round_trip() -> None:
+    args = build_parser().parse_args(
+        ["serve", "--port", "7000", "--allowed-origins", "https://a.example", "--workers", "3"]
+    )
+    again = build_parser().parse_args(["serve", *config.as_arguments(args)])
+    assert config.load(again).port == 7000 and config.load(again).allowed_origins == ("https://a.example",)
+    assert again.workers is None
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [o.env for o in config.OPTIONS if f"`{o.env}`" not in readme]
+    assert not missing, f"README.md does not document {missing}"
