@@ -1,7 +1,7 @@
-"""The admins' commands: ``intents check|try|reload``, ``unanswered``, ``transcripts export|purge``,
+"""The admins' commands: ``intents check|try|eval|reload``, ``unanswered``, ``transcripts export|purge``,
 ``conversations delete``.
 
-``check`` and ``try`` read the intent folder directly; ``reload`` asks the
+``check``, ``try`` and ``eval`` read the intent folder directly; ``reload`` asks the
 running server (``POST /admin/intents/reload``); the rest read or erase the
 database, like ``chatbot agents``. Exit codes: 0 fine, 1 the thing checked
 or asked for is wrong (problems in the files, no such conversation), 2 the
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,9 +23,11 @@ from typing import Any
 
 import aiohttp
 
-from chatbot import config, reports, schema, transcripts, unanswered
+from chatbot import config, intent_eval, reports, schema, transcripts, unanswered
 from chatbot.bot import Bot
+from chatbot.evaluation import ProgressBar
 from chatbot.intents import IntentError, check_directory, load_intents
+from chatbot.matcher import DEFAULT_THRESHOLD
 from chatbot.models import utcnow
 from chatbot.overlap import closer_elsewhere
 from chatbot.store import Store
@@ -83,6 +86,36 @@ def _try(args: argparse.Namespace) -> int:
     else:
         print(f"the bot picks {reply.intent} ({reply.confidence:.3f} >= threshold {bot.threshold:.3f}):")
     print("  " + reply.text.replace("\n", "\n  "))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    """Cross-validation over the folder's own examples: the tables (or ``--json``), and ``--plot`` the curve."""
+    settings = config.load(args)
+    directory = args.directory or settings.intents_dir
+    try:
+        if args.plot:
+            intent_eval.require_matplotlib()  # before the run, not after it
+        intents = load_intents(directory)
+    except intent_eval.PlotUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except IntentError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{directory}: fix these first (chatbot intents check)", file=sys.stderr)
+        return 1
+    current = DEFAULT_THRESHOLD if settings.threshold is None else settings.threshold
+    report = intent_eval.evaluate(intents, current, progress=None if args.json else ProgressBar())
+    print(json.dumps(dataclasses.asdict(report), separators=(",", ":")) if args.json
+          else intent_eval.format_report(report))
+    if args.plot:
+        try:
+            intent_eval.plot(report, args.plot)
+        except OSError as exc:
+            print(f"error: cannot write {args.plot}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"plot: {args.plot}", file=sys.stderr)
     return 0
 
 
@@ -204,7 +237,7 @@ async def _delete(store: Store, args: argparse.Namespace, settings: config.Setti
 
 
 def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("intents", help="check, try and reload the intent files")
+    parser = commands.add_parser("intents", help="check, try, evaluate and reload the intent files")
     actions = parser.add_subparsers(dest="action", required=True)
     check = actions.add_parser("check", help="validate every file; problems as file:line: message")
     check.add_argument("directory", nargs="?", type=Path, help="the intent folder [CHATBOT_INTENTS_DIR]")
@@ -217,6 +250,12 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     _setting(trial, "intents_dir")
     _setting(trial, "threshold")
     trial.set_defaults(func=_try)
+    evaluate = actions.add_parser("eval", help="hold out each example: accuracy, confused intents, the threshold")
+    evaluate.add_argument("directory", nargs="?", type=Path, help="the intent folder [CHATBOT_INTENTS_DIR]")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON line, no table or bar")
+    evaluate.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the trade-off curve (needs matplotlib)")
+    _setting(evaluate, "threshold")
+    evaluate.set_defaults(func=_eval)
     reload = actions.add_parser("reload", help="ask the running server to reload its intent folder")
     reload.add_argument("--url", help="the server's base URL [default: http://CHATBOT_HOST:CHATBOT_PORT]")
     reload.set_defaults(func=_reload)

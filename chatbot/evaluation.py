@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -54,6 +55,19 @@ class Outcome:
     confidence: float
     seconds: float
     cpu_seconds: float
+
+
+class Guess(Protocol):
+    """What the threshold choice needs of a ranked query (an ``Outcome``, or a held-out intent example)."""
+
+    @property
+    def gold(self) -> str | None: ...  # None for out-of-scope
+
+    @property
+    def intent(self) -> str | None: ...
+
+    @property
+    def confidence(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -166,7 +180,7 @@ def score(outcomes: Sequence[Outcome], threshold: float) -> Scores:
     return Scores(right / max(len(in_scope), 1), handed / max(len(oos), 1), (right + handed) / max(len(outcomes), 1))
 
 
-def choose_threshold(outcomes: Sequence[Outcome], min_oos_recall: float | None = None) -> float:
+def choose_threshold(outcomes: Sequence[Guess], min_oos_recall: float | None = None) -> float:
     """The threshold the server should use, from validation outcomes only.
 
     By default it maximises accuracy when out-of-scope messages make up
@@ -264,7 +278,7 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-class _ProgressBar:
+class ProgressBar:
     """A one-line bar on stderr, redrawn at most every 1% of the queries."""
 
     def __init__(self, width: int = 30) -> None:
@@ -288,7 +302,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"building the matcher on {args.data} ...", file=sys.stderr)
     report = evaluate(data, shots=args.shots, seed=args.seed, min_oos_recall=args.min_oos_recall,
-                      progress=None if args.json else _ProgressBar())
+                      progress=None if args.json else ProgressBar())
     if args.json:
         print(json.dumps(asdict(report), separators=(",", ":")))
     else:

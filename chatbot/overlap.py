@@ -6,28 +6,21 @@ a visitor who types it would likely get the wrong answer (or be handed off):
 one of the two intents needs clearer examples. ``chatbot intents check``
 prints these as warnings (``--strict`` makes them fail).
 
-Holding out one example at a time means one matcher per example, and a
-matcher takes a fifth of a second to build: five minutes for the shipped
-intents. So the examples are held out in ``FOLDS`` groups instead, each
-intent's examples spread over all the groups (the n-th example of an intent
-goes to group n mod ``FOLDS``): 2 × ``FOLDS`` matchers, a few seconds, and
-every example is still ranked by a matcher that never saw it, beside nearly
-all of its intent's other examples.
+The examples are held out in groups (``chatbot.crossval``), so the check
+takes seconds. Out-of-scope examples are ranked here as one more intent, so an
+example too close to an answerable intent is reported too.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from chatbot.crossval import FOLDS, cross_validate
 from chatbot.intents import LANGUAGES, Intent
-from chatbot.matcher import Matcher
-
-FOLDS = 10
 
 
 @dataclass(frozen=True)
@@ -68,33 +61,17 @@ def example_lines(path: str | Path) -> dict[tuple[str, str], int]:
     return lines
 
 
-def _folds(pairs: Sequence[tuple[str, str]], folds: int) -> list[int]:
-    """The group of each (example, intent) pair: its position among its intent's examples, mod ``folds``."""
-    seen: Counter[str] = Counter()
-    groups = []
-    for _, intent in pairs:
-        groups.append(seen[intent] % folds)
-        seen[intent] += 1
-    return groups
-
-
 def _language(intents: Sequence[Intent], lang: str, folds: int) -> list[Overlap]:
     pairs = [(example, intent.id) for intent in intents for example in intent.texts[lang].examples]
     paths = {intent.id: intent.path for intent in intents}
-    groups = _folds(pairs, folds)
     lines = {path: example_lines(path) for path in set(paths.values())}
     found: list[Overlap] = []
-    for fold in sorted(set(groups)):
-        matcher = Matcher.build(pair for pair, group in zip(pairs, groups, strict=True) if group != fold)
-        for (example, own), group in zip(pairs, groups, strict=True):
-            if group != fold:
-                continue
-            ranked = matcher.rank(example, k=len(intents))
-            own_score = next((c.confidence for c in ranked if c.intent == own), 0.0)
-            other = next((c for c in ranked if c.intent != own), None)
-            if other is not None and other.confidence > own_score:
-                line = lines[paths[own]].get((lang, example), 1)
-                found.append(Overlap(paths[own], line, lang, example, own, own_score, other.intent, other.confidence))
+    for (example, own), ranked in zip(pairs, cross_validate(pairs, folds=folds, k=len(intents)), strict=True):
+        own_score = next((c.confidence for c in ranked if c.intent == own), 0.0)
+        other = next((c for c in ranked if c.intent != own), None)
+        if other is not None and other.confidence > own_score:
+            line = lines[paths[own]].get((lang, example), 1)
+            found.append(Overlap(paths[own], line, lang, example, own, own_score, other.intent, other.confidence))
     return found
 
 
