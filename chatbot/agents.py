@@ -20,6 +20,7 @@ from chatbot.protocol import (
     optional_str,
     payload,
     refusal,
+    storable,
 )
 from chatbot.routing import Router
 from chatbot.store import StoreUnavailable
@@ -61,7 +62,7 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def _sign_in(self, auth: Any) -> Representative | None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        if not isinstance(token, str) or not 0 < len(token) <= 200:
+        if not isinstance(token, str) or not 0 < len(token) <= 200 or not storable(token):
             return None
         try:
             return await self.desk.sign_in(token)
