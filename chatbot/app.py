@@ -29,7 +29,7 @@ from chatbot.guard import Guard
 from chatbot.hours import load_hours
 from chatbot.idle import Sweeper
 from chatbot.intents import load_intents
-from chatbot.keys import CLUSTER, DESK, ROUTER, SERVICE, SETTINGS, SIO, STORE
+from chatbot.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STORE
 from chatbot.metrics import Metrics
 from chatbot.metrics import add_route as add_metrics_route
 from chatbot.protocol import ChatError
@@ -137,6 +137,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICE] = service
     app[DESK] = desk
     app[CLUSTER] = cluster
+    app[GUARD] = guard
     if router is not None:
         app[ROUTER] = router
     app[SIO] = sio

@@ -24,6 +24,7 @@ import socketio
 from chatbot import web_safety
 from chatbot.keys import SIO, STORE
 from tests.conftest import WAIT, Client, Server, Visitor
+from tests.processes import redis_prefix
 
 FLOOD = 20
 OVERSIZED = 200 * 1024  # the server's packet cap is 64 KiB
@@ -282,7 +283,7 @@ async def test_contact_details_are_rate_limited_like_messages(server: Server, ca
 
 
 async def test_failed_sign_ins_block_the_address_but_not_others(make_server, callers) -> None:
-    server = await make_server(trust_proxy=True)
+    server = await make_server(trust_proxy=True, failed_sign_ins_per_minute=5)
     _, attempt = callers
     _, token = await server.app[STORE].create_agent("Maria")
     failures = [await attempt(server.url, "/agent", "10.0.5.1", token=f"guess-{n}") for n in range(5)]
@@ -292,6 +293,53 @@ async def test_failed_sign_ins_block_the_address_but_not_others(make_server, cal
     assert blocked == ["rate_limited"] * FLOOD, "a blocked address cannot even try"
     assert await attempt(server.url, "/agent", "10.0.5.2", token=token) is None
     assert await attempt(server.url, "/chat", "10.0.5.1") is None, "visitors from that address are still served"
+
+
+async def admin_status(server: Server, address: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": address}
+    async with aiohttp.ClientSession() as http, http.get(server.url + "/admin/stats", headers=headers) as response:
+        if response.status == 429:
+            body = await response.json()
+            assert body["error"]["code"] == "rate_limited" and response.headers["Retry-After"] == "60", body
+        return response.status
+
+
+async def test_failed_admin_sign_ins_block_the_address_but_not_others(make_server, callers) -> None:
+    """The admin token is guessed like a representative's: the same allowance, the same block, shared by both."""
+    server = await make_server(trust_proxy=True, failed_sign_ins_per_minute=5)
+    open_visitor, attempt = callers
+    admin = server.settings.admin_token
+    assert [await admin_status(server, "10.0.8.1", f"guess-{n}") for n in range(5)] == [401] * 5
+    assert await admin_status(server, "10.0.8.1", admin) == 429, "blocked: even the right token waits"
+    assert [await admin_status(server, "10.0.8.1", f"guess-{n}") for n in range(FLOOD)] == [429] * FLOOD
+    _, token = await server.app[STORE].create_agent("Maria")
+    assert await attempt(server.url, "/agent", "10.0.8.1", token=token) == "rate_limited", "one block for both"
+    assert await admin_status(server, "10.0.8.2", admin) == 200
+    await still_served(server, open_visitor, "10.0.8.1")
+
+
+# -- several processes sharing Redis --------------------------------------------
+
+
+async def test_with_redis_the_limits_hold_across_processes(make_server, callers, pg_url, redis_url) -> None:
+    """Two processes (one database, one Redis): a conversation's messages and an address's new conversations
+    have one allowance, whichever process each socket reaches."""
+    shared = {"database_url": pg_url, "redis_url": redis_url, "redis_prefix": redis_prefix(), "trust_proxy": True,
+              "new_conversations_per_minute": 3}
+    servers = [await make_server(**shared) for _ in range(2)]
+    open_visitor, attempt = callers
+    started = [await open_visitor(servers[n % 2].url, "10.0.9.1") for n in range(3)]
+    assert [await attempt(servers[n % 2].url, "/chat", "10.0.9.1") for n in range(FLOOD)] == ["rate_limited"] * FLOOD
+    other_tab = await open_visitor(servers[1].url, "10.0.9.1", token=started[0].conversation["token"])
+    tabs = (started[0], other_tab)  # one conversation, one tab on each process
+    acks = await asyncio.gather(*(tab.say(f"flood {n}") for n in range(2 * FLOOD) for tab in tabs))
+    accepted = [a for a in acks if a["ok"]]
+    assert 10 <= len(accepted) <= 12, len(accepted)  # one bucket, not one per process
+    assert {a["error"]["code"] for a in acks if not a["ok"]} == {"rate_limited"}
+    stored = await servers[0].app[STORE].messages(started[0].conversation["id"])
+    assert len([m for m in stored if m.sender == "visitor"]) == len(accepted)
+    for server in servers:
+        await still_served(server, open_visitor, "10.0.9.2")
 
 
 # -- clients that stop answering or reading -------------------------------------
