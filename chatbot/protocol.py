@@ -39,6 +39,7 @@ ERROR_MESSAGES = {
     "not_closed": "The conversation is still open; rate it once it has closed.",
     "no_agent": "Only conversations with a representative can be rated.",
     "already_rated": "This conversation has already been rated.",
+    "unauthorized": "Your sign-in token is no longer valid; sign in again.",
     "internal": "Something went wrong on our side.",
 }
 
