@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from chatbot.app import MAX_PACKET_BYTES
-from chatbot.keys import STORE
 from chatbot.config import Settings
+from chatbot.keys import STORE
 from tests.conftest import INTENTS, Client, Representative, Server, Visitor, start_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
