@@ -28,5 +28,10 @@ check: $(STAMP)
 test: $(STAMP) $(NODE_STAMP) check
 	$(PY) -m pytest -q
 
+# The protocol fuzzer with many more random payloads per event than `make test` (FUZZ_EXAMPLES=50).
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_fuzz.py
+
 clean:
-	rm -rf $(VENV) node_modules *.egg-info .pytest_cache
+	rm -rf $(VENV) node_modules *.egg-info .pytest_cache .hypothesis

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from chatbot import openapi, reports, transcripts, unanswered
-from chatbot.keys import SERVICE, SETTINGS, STORE
+from chatbot.keys import GUARD, SERVICE, SETTINGS, STORE
 from chatbot.metrics import METRICS
 from chatbot.protocol import iso
 from chatbot.reload import ReloadChannel, Reloaded, Reloader
@@ -41,6 +41,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     422: "invalid_intents",
+    429: "rate_limited",
     503: "unavailable",
 }
 _DISABLED = (
@@ -60,15 +61,28 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     return web.json_response(body, status=status, headers=headers)
 
 
-def _refusal(request: web.Request) -> web.Response | None:
-    """403 when the admin API is off, 401 for a missing or wrong token (compared in constant time)."""
+def _token_matches(request: web.Request, token: str) -> bool:
+    """The request carries ``Authorization: Bearer <token>`` (compared in constant time)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "replace"), token.encode("utf-8")
+    )
+
+
+async def _refusal(request: web.Request) -> web.Response | None:
+    """403 when the admin API is off, 429 while the address is blocked after failed sign-ins, 401 for a
+    missing or wrong token (each counted as a failed sign-in, like a representative's)."""
     token = request.config_dict[SETTINGS].admin_token
     if not token:
         return error_response(403, _DISABLED)
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode("utf-8", "replace"), token.encode("utf-8")
-    ):
+    guard = request.config_dict[GUARD]
+    address = guard.request_address(request)
+    if not guard.may_sign_in(address):
+        return error_response(
+            429, "Too many failed sign-ins from your address; wait a minute.", headers={"Retry-After": "60"}
+        )
+    if not _token_matches(request, token):
+        await guard.sign_in_failed(address)
         return error_response(
             401,
             "Send the admin token as 'Authorization: Bearer <token>'.",
@@ -79,7 +93,7 @@ def _refusal(request: web.Request) -> web.Response | None:
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    refusal = _refusal(request)
+    refusal = await _refusal(request)
     if refusal is not None:
         return refusal
     try:

@@ -13,6 +13,7 @@ from chatbot.guard import Guard
 from chatbot.protocol import (
     ChatError,
     acked,
+    error,
     flag,
     message_json,
     message_text,
@@ -20,6 +21,7 @@ from chatbot.protocol import (
     optional_str,
     payload,
     refusal,
+    storable,
 )
 from chatbot.routing import Router
 from chatbot.store import StoreUnavailable
@@ -61,7 +63,7 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def _sign_in(self, auth: Any) -> Representative | None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        if not isinstance(token, str) or not 0 < len(token) <= 200:
+        if not isinstance(token, str) or not 0 < len(token) <= 200 or not storable(token):
             return None
         try:
             return await self.desk.sign_in(token)
@@ -88,6 +90,21 @@ class AgentNamespace(socketio.AsyncNamespace):
                 await self.desk.disconnected(rep, sid)
             except StoreUnavailable:
                 log.warning("database unavailable while %s disconnected", rep.id)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every event of a signed-in socket first checks that its token still works: a rotated or removed
+        token is answered ``unauthorized`` and its socket is disconnected."""
+        if event in ("connect", "disconnect") or await self._signed_in(args[0]):
+            return await super().trigger_event(event, *args)
+        self.server.start_background_task(self.disconnect, args[0])
+        return error("unauthorized", "Your sign-in token is no longer valid; sign in again.")
+
+    async def _signed_in(self, sid: str) -> bool:
+        rep = (await self.get_session(sid)).get("rep")
+        try:
+            return rep is not None and await self.desk.still_signed_in(rep)
+        except StoreUnavailable:
+            return True  # the event's own handler answers unavailable; an outage must not sign everyone out
 
     async def _rep(self, sid: str) -> Representative:
         session = await self.get_session(sid)

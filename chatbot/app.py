@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -28,7 +29,7 @@ from chatbot.guard import Guard
 from chatbot.hours import load_hours
 from chatbot.idle import Sweeper
 from chatbot.intents import load_intents
-from chatbot.keys import CLUSTER, DESK, ROUTER, SERVICE, SETTINGS, SIO, STORE
+from chatbot.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STORE
 from chatbot.metrics import Metrics
 from chatbot.metrics import add_route as add_metrics_route
 from chatbot.protocol import ChatError
@@ -42,9 +43,26 @@ log = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 64 * 1024
 
 
+class SocketServer(socketio.AsyncServer):
+    """python-socketio's server, minus one hole: client events named like its own lifecycle events.
+
+    python-socketio dispatches an EVENT packet ``["connect", …]`` or ``["disconnect", …]`` from a
+    client to ``on_connect`` / ``on_disconnect`` like any other event, so a raw client could start
+    conversations past the door checks, forge an environ, or free its connection slot while keeping
+    the socket. No Socket.IO library sends them; such packets, and events whose name is not a
+    string, are dropped unanswered.
+    """
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list[Any]) -> None:
+        if not data or not isinstance(data[0], str) or data[0] in self.reserved_events:
+            log.debug("dropped a client event named %r", data[0] if data else None)
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+
 def _socketio_server(settings: Settings, manager: socketio.AsyncManager | None) -> socketio.AsyncServer:
     origins: str | list[str] = "*" if "*" in settings.allowed_origins else list(settings.allowed_origins)
-    return socketio.AsyncServer(
+    return SocketServer(
         async_mode="aiohttp",
         client_manager=manager,
         cors_allowed_origins=origins,
@@ -119,6 +137,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICE] = service
     app[DESK] = desk
     app[CLUSTER] = cluster
+    app[GUARD] = guard
     if router is not None:
         app[ROUTER] = router
     app[SIO] = sio

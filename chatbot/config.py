@@ -75,6 +75,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("workers", int, "server processes sharing the port (SO_REUSEPORT); more than 1 needs CHATBOT_REDIS_URL"),
     Option("max_connections_per_ip", int, "open sockets one address may hold on one process"),
     Option("new_conversations_per_minute", int, "new conversations one address may start per minute"),
+    Option("failed_sign_ins_per_minute", int, "failed representative or admin sign-ins one address may make "
+           "before it is blocked for a minute"),
     Option("trust_proxy", _boolean, "take the client address from X-Forwarded-For (only behind your own proxy)"),
     Option("hours_file", Path, "YAML file of representatives' business hours (docs/hours.md); empty = always open"),
     Option("routing", _routing, "manual (representatives take from the queue) or auto (conversations are offered)"),
@@ -106,6 +108,7 @@ class Settings:
     workers: int = 1
     max_connections_per_ip: int = 20
     new_conversations_per_minute: int = 10
+    failed_sign_ins_per_minute: int = 5
     trust_proxy: bool = False
     hours_file: Path | None = None
     routing: str = "manual"

@@ -126,7 +126,12 @@ class ConversationService:
         await self.emitter.to_followers("suggestions", event, conversation_id)
 
     async def leave_contact(self, conversation_id: str, name: str, email: str | None, phone: str | None) -> None:
-        """Keep the visitor's contact details with the conversation, for a representative to call back."""
+        """Keep the visitor's contact details with the conversation, for a representative to call back.
+
+        Each call stores a notice, so it spends the conversation's message allowance (``rate_limited``).
+        """
+        if not await self.limiter.allow(conversation_id):
+            raise ChatError("rate_limited")
         if not await self.store.save_contact(conversation_id, name, email, phone):
             raise ChatError("closed")
         conversation = await self.store.conversation(conversation_id)

@@ -9,7 +9,7 @@ conversation service, which owns what visitors are told.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatbot import notices
 from chatbot.conversations import ConversationService
@@ -26,6 +26,7 @@ class Representative:
 
     id: str
     name: str
+    token_hash: str = field(default="", repr=False, compare=False)  # the digest they signed in with
 
 
 class Desk:
@@ -40,7 +41,11 @@ class Desk:
 
     async def sign_in(self, token: str) -> Representative | None:
         agent = await self.store.agent_by_token(token)
-        return Representative(agent.id, agent.name) if agent is not None else None
+        return Representative(agent.id, agent.name, agent.token_hash) if agent is not None else None
+
+    async def still_signed_in(self, rep: Representative) -> bool:
+        """False once their token was rotated or their account removed (``chatbot agents rotate|remove``)."""
+        return await self.store.agent_token_current(rep.id, rep.token_hash)
 
     # -- presence ------------------------------------------------------------
 

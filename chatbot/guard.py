@@ -1,5 +1,8 @@
 """Abuse limits at the door: sockets per address, new conversations per address, failed sign-ins.
 
+Failed sign-ins count representatives' tokens on ``/agent`` and the admin token on ``/admin/``
+together: an address guessing either secret is blocked from both for ``BLOCK_SECONDS``.
+
 Checked by the namespaces before any work is done. Socket counts are per
 process (a process can only count its own sockets); the per-minute limits use
 the cluster's rate limiters, so with Redis they hold across processes.
@@ -11,11 +14,11 @@ import time
 from collections import Counter
 from typing import Any
 
+from aiohttp import web
+
 from chatbot.cluster import Cluster
 from chatbot.config import Settings
 
-FAILED_SIGN_INS_BURST = 5
-FAILED_SIGN_INS_PER_MINUTE = 5
 BLOCK_SECONDS = 60.0
 
 
@@ -27,22 +30,26 @@ class Guard:
         self.trust_proxy = settings.trust_proxy
         per_minute = settings.new_conversations_per_minute
         self._new_conversations = cluster.limiter("new", per_minute, per_minute / 60)
+        failures = max(1, settings.failed_sign_ins_per_minute)
         # One token fewer than the allowance: the failure that empties the bucket is the one that blocks.
-        self._failures = cluster.limiter("signin", FAILED_SIGN_INS_BURST - 1, FAILED_SIGN_INS_PER_MINUTE / 60)
+        self._failures = cluster.limiter("signin", failures - 1, failures / 60)
         self._sockets: Counter[str] = Counter()
         self._blocked_until: dict[str, float] = {}
 
     def address(self, environ: dict[str, Any]) -> str:
-        """The client's address; behind a trusted proxy, the last hop it added to X-Forwarded-For."""
+        """A Socket.IO client's address (from the WSGI-like ``environ`` python-socketio passes on connect)."""
         request = environ.get("aiohttp.request")
-        if self.trust_proxy and request is not None:
+        found = self.request_address(request) if request is not None else None
+        return found or str(environ.get("REMOTE_ADDR", "unknown"))
+
+    def request_address(self, request: web.BaseRequest) -> str:
+        """An HTTP client's address; behind a trusted proxy, the last hop it added to X-Forwarded-For."""
+        if self.trust_proxy:
             forwarded = request.headers.get("X-Forwarded-For", "")
             hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
             if hops:
                 return hops[-1]
-        if request is not None and request.remote:
-            return str(request.remote)
-        return str(environ.get("REMOTE_ADDR", "unknown"))
+        return str(request.remote or "")
 
     def open_socket(self, address: str) -> bool:
         """Count a new socket; False (and not counted) when the address already has too many."""

@@ -10,6 +10,7 @@ from chatbot.cluster import Cluster
 from chatbot.config import Settings
 from chatbot.conversations import ConversationService
 from chatbot.desk import Desk
+from chatbot.guard import Guard
 from chatbot.routing import Router
 from chatbot.store import Store
 
@@ -19,4 +20,5 @@ SERVICE = web.AppKey("service", ConversationService)
 DESK = web.AppKey("desk", Desk)
 CLUSTER = web.AppKey("cluster", Cluster)
 ROUTER = web.AppKey("router", Router)
+GUARD = web.AppKey("guard", Guard)
 SIO = web.AppKey("sio", socketio.AsyncServer)

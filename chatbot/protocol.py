@@ -39,6 +39,7 @@ ERROR_MESSAGES = {
     "not_closed": "The conversation is still open; rate it once it has closed.",
     "no_agent": "Only conversations with a representative can be rated.",
     "already_rated": "This conversation has already been rated.",
+    "unauthorized": "Your sign-in token is no longer valid; sign in again.",
     "internal": "Something went wrong on our side.",
 }
 
@@ -111,20 +112,35 @@ def payload(data: Any) -> Mapping[str, Any]:
     return data
 
 
+# NUL and unpaired surrogates: PostgreSQL cannot store the one, UTF-8 cannot encode the other.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str) -> bool:
+    """True when ``value`` can be stored and sent back as it came (no NUL, no lone surrogate)."""
+    return _UNSTORABLE.search(value) is None
+
+
 def optional_str(data: Mapping[str, Any], key: str, max_len: int) -> str | None:
     value = data.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or not value or len(value) > max_len:
-        raise ChatError("bad_request", f"'{key}' must be a string of 1 to {max_len} characters.")
+    if not isinstance(value, str) or not value or len(value) > max_len or not storable(value):
+        raise ChatError("bad_request", f"'{key}' must be a string of 1 to {max_len} characters, without NUL.")
     return value
 
 
 def message_text(data: Mapping[str, Any]) -> str:
-    """The ``text`` field: a non-blank string of at most ``MAX_TEXT`` characters, trimmed."""
+    """The ``text`` field: a non-blank string of at most ``MAX_TEXT`` characters, trimmed.
+
+    NUL and unpaired surrogates are refused as ``bad_request`` before anything else:
+    no client sends them in real text, and neither could be stored.
+    """
     value = data.get("text")
     if not isinstance(value, str):
         raise ChatError("bad_request", "'text' must be a string.")
+    if not storable(value):
+        raise ChatError("bad_request", "'text' must not contain NUL or unpaired surrogate characters.")
     value = value.strip()
     if not value:
         raise ChatError("empty")

@@ -24,6 +24,7 @@ from chatbot.protocol import (
     payload,
     rating,
     refusal,
+    storable,
 )
 from chatbot.store import StoreUnavailable
 
@@ -36,7 +37,7 @@ def _auth_text(auth: dict[str, Any], key: str, max_len: int) -> str | None:
     Never an error: a visitor must always get in.
     """
     value = auth.get(key)
-    if isinstance(value, str) and 0 < len(value) <= max_len:
+    if isinstance(value, str) and 0 < len(value) <= max_len and storable(value):
         return value
     return None
 

@@ -63,6 +63,7 @@ def settings(tmp_path: Path) -> Settings:
         admin_token="test-admin-token",
         max_connections_per_ip=1000,
         new_conversations_per_minute=100_000,
+        failed_sign_ins_per_minute=100_000,  # tests of wrong tokens; tests/test_abuse.py sets the real limits
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import socketio
 
 from chatbot.keys import STORE
 from tests.conftest import Client, Representative, Server, Visitor
@@ -177,6 +178,40 @@ async def test_a_representative_acts_only_on_what_they_hold(server: Server, visi
     assert (await ana.take(cid))["error"]["code"] == "taken"
     await asyncio.sleep(0.1)
     assert not visitor.received("message", lambda m: m["sender"] == "agent")
+
+
+async def disconnected(client: Client) -> bool:
+    for _ in range(40):
+        if not client.sio.connected:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_rotated_or_removed_token_stops_working_even_on_an_open_console(
+    server: Server, visitors, representatives
+) -> None:
+    """A stolen token: ``chatbot agents rotate`` (or ``remove``) shuts it out, including consoles already open."""
+    store = server.app[STORE]
+    maria = await representatives(server, "Maria")
+    ana = await representatives(server, "Ana")
+    visitor = await visitors(server.url)
+    await queued(visitor)
+    cid = visitor.conversation["id"]
+    new_token = await store.rotate_agent("Maria")
+    assert new_token is not None and await store.remove_agent("Ana")
+    for rep, event, body in [(maria, "conversations", {}), (ana, "take", {"conversation_id": cid})]:
+        ack = await rep.call(event, body)
+        assert ack["ok"] is False and ack["error"]["code"] == "unauthorized", ack
+        assert await disconnected(rep), "the server drops a socket whose token no longer works"
+    assert (await store.conversation(cid)).state == "queued", "nothing was done with the old token"
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await Representative("Maria", maria.token).connect(server.url, {"token": maria.token})
+    again = await Representative("Maria", new_token).sign_in(server.url)
+    try:
+        assert (await again.take(cid))["ok"], "the new token works"
+    finally:
+        await again.disconnect()
 
 
 # -- HTTP -------------------------------------------------------------------------

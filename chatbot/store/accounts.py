@@ -33,6 +33,12 @@ class AccountQueries(Database):
             return None
         return agent
 
+    async def agent_token_current(self, agent_id: str, token_hash: str) -> bool:
+        """True while the representative exists and ``token_hash`` is still their token's digest."""
+        async with self.transaction() as session:
+            current = await session.scalar(select(Agent.token_hash).where(Agent.id == agent_id))
+        return current is not None and hmac.compare_digest(current, token_hash)
+
     async def agents(self) -> list[Agent]:
         async with self.transaction() as session:
             return list(await session.scalars(select(Agent).order_by(Agent.name)))
