@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import pytest
 import socketio
 
 from tests.pgcluster import ThrowawayPostgres
@@ -117,6 +118,7 @@ async def chaos(a: ServerProcess, pg: ThrowawayPostgres, visitors: list[Retrying
     return events
 
 
+@pytest.mark.timeout(300)  # 5,000 messages through a SIGKILL and a database restart: ~25 s idle, 2 min on a busy machine
 async def test_nothing_acked_is_lost_through_sigkill_and_database_restart(
     throwaway_pg: ThrowawayPostgres, redis_url: str, tmp_path: Path
 ) -> None:
