@@ -157,7 +157,7 @@ class ConversationService:
             raise ChatError("not_found")
         if conversation.state != "closed":
             raise ChatError("not_closed")
-        if conversation.agent_id is None:
+        if not await self.store.had_representative(conversation_id):
             raise ChatError("no_agent")
         if not await self.store.save_rating(conversation_id, score, comment):
             raise ChatError("already_rated")

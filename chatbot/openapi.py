@@ -34,6 +34,11 @@ _SINCE = _param(
 _LIMIT = _param("limit", "How many items to return.", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
 _ID = _param("id", "The conversation's id.", {"type": "string"}, where="path")
 
+def _rating_group(key: str) -> dict[str, Any]:
+    properties = {key: {"type": "string"}, "count": {"type": "integer"}, "average": {"type": "number"}}
+    return {"type": _OBJ, "properties": properties}
+
+
 _ERRORS = {
     "400": {"$ref": "#/components/responses/BadRequest"},
     "401": {"$ref": "#/components/responses/Unauthorized"},
@@ -118,6 +123,16 @@ _SCHEMAS: dict[str, Any] = {
             },
             "unanswered": {"type": "integer", "description": "handoffs for low confidence"},
             "messages": {"type": _OBJ, "additionalProperties": {"type": "integer"}, "description": "by sender"},
+            "ratings": {
+                "type": _OBJ,
+                "description": "visitors' ratings (1-5) given in the period, by representative and by ISO week",
+                "properties": {
+                    "count": {"type": "integer"},
+                    "average": {"type": ["number", "null"]},
+                    "by_representative": {"type": "array", "items": _rating_group("representative")},
+                    "by_week": {"type": "array", "items": _rating_group("week")},
+                },
+            },
         },
     },
     "ConversationSummary": {

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatbot.models import Conversation, Message, StateChange, utcnow
+from chatbot.models import Agent, Conversation, Message, StateChange, utcnow
 from chatbot.protocol import iso, message_json, summary_json
 from chatbot.store import Store
 
@@ -253,6 +253,36 @@ class Waits:
 
 
 @dataclass(frozen=True)
+class RatingGroup:
+    """Visitors' ratings (1-5) of one representative or one week."""
+
+    label: str
+    count: int
+    average: float
+
+    def as_json(self, key: str) -> dict[str, Any]:
+        return {key: self.label, "count": self.count, "average": self.average}
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Ratings given in the period, overall, by representative and by ISO week (``2026-W48``)."""
+
+    count: int = 0
+    average: float | None = None
+    by_representative: list[RatingGroup] = field(default_factory=list)
+    by_week: list[RatingGroup] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "average": self.average,
+            "by_representative": [group.as_json("representative") for group in self.by_representative],
+            "by_week": [group.as_json("week") for group in self.by_week],
+        }
+
+
+@dataclass(frozen=True)
 class Stats:
     since: datetime
     conversations: int
@@ -263,6 +293,7 @@ class Stats:
     top_intents: list[tuple[str, int]]
     unanswered: int
     messages: dict[str, int] = field(default_factory=dict)
+    ratings: Ratings = field(default_factory=Ratings)
 
     @property
     def bot_only_share(self) -> float | None:
@@ -280,6 +311,7 @@ class Stats:
             "top_intents": [{"intent": intent, "count": n} for intent, n in self.top_intents],
             "unanswered": self.unanswered,
             "messages": self.messages,
+            "ratings": self.ratings.as_json(),
         }
 
 
@@ -322,7 +354,50 @@ async def stats(store: Store, since: datetime, top: int = 10) -> Stats:
             top_intents=[(str(intent), int(n)) for intent, n in intents],
             unanswered=by_reason.get("low_confidence", 0),
             messages={str(sender): int(n) for sender, n in senders},
+            ratings=await _ratings(session, since),
         )
+
+
+async def _ratings(session: AsyncSession, since: datetime) -> Ratings:
+    """Ratings given since ``since``, each credited to the representative who last took the conversation.
+
+    The conversation's own ``agent_id`` is not enough: a conversation handed
+    back to the bot has none, yet the visitor rated the person they talked to.
+    """
+    last_take = (
+        select(StateChange.conversation_id, func.max(StateChange.id).label("change_id"))
+        .where(StateChange.to_state == "agent")
+        .group_by(StateChange.conversation_id)
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(Conversation.rating, Conversation.rated_at, Agent.name, StateChange.agent_id)
+            .join(last_take, last_take.c.conversation_id == Conversation.id)
+            .join(StateChange, StateChange.id == last_take.c.change_id)
+            .outerjoin(Agent, Agent.id == StateChange.agent_id)
+            .where(Conversation.rating.is_not(None), Conversation.rated_at >= since)
+        )
+    ).all()
+    if not rows:
+        return Ratings()
+    by_representative: dict[str, list[int]] = {}
+    by_week: dict[str, list[int]] = {}
+    for rating, rated_at, name, agent_id in rows:
+        by_representative.setdefault(name or f"(removed {agent_id})", []).append(rating)
+        year, week, _ = rated_at.isocalendar()
+        by_week.setdefault(f"{year}-W{week:02d}", []).append(rating)
+    scores = [row.rating for row in rows]
+    return Ratings(
+        count=len(scores),
+        average=_average(scores),
+        by_representative=[RatingGroup(label, len(v), _average(v)) for label, v in sorted(by_representative.items())],
+        by_week=[RatingGroup(label, len(v), _average(v)) for label, v in sorted(by_week.items())],
+    )
+
+
+def _average(scores: Sequence[int]) -> float:
+    return round(sum(scores) / len(scores), 2)
 
 
 async def _waits(session: AsyncSession, since: datetime) -> Waits:

@@ -153,6 +153,36 @@ async def test_rating_after_a_conversation_with_a_representative(server: Server,
     assert (await server.app[STORE].conversation(cid)).rating == 4
 
 
+async def test_ratings_reach_the_stats_by_representative_and_week(server: Server, visitors, representatives) -> None:
+    """A conversation handed back to the bot before closing is still rated, and counts for who held it last."""
+    maria, daniel = await representatives(server, "Maria"), await representatives(server, "Daniel")
+    scores = {"Maria": 4, "Daniel": 2}
+    for rep, name in ((maria, "Maria"), (daniel, "Daniel")):
+        visitor = await visitors(server.url)
+        await visitor.say("I want to talk to a person")
+        cid = visitor.conversation["id"]
+        await rep.take(cid)
+        if name == "Daniel":
+            assert (await rep.call("handback", {"conversation_id": cid}))["ok"]
+        await visitor.call("close", {})
+        assert (await visitor.call("rate", {"score": scores[name]}))["ok"], name
+
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {server.settings.admin_token}"}
+        async with http.get(server.url + "/admin/stats?since=1h", headers=headers) as response:
+            ratings = (await response.json())["ratings"]
+    year, week, _ = datetime.now(UTC).isocalendar()
+    assert ratings == {
+        "count": 2,
+        "average": 3.0,
+        "by_representative": [
+            {"representative": "Daniel", "count": 1, "average": 2.0},
+            {"representative": "Maria", "count": 1, "average": 4.0},
+        ],
+        "by_week": [{"week": f"{year}-W{week:02d}", "count": 2, "average": 3.0}],
+    }
+
+
 async def test_a_conversation_without_a_representative_cannot_be_rated(server: Server, visitors) -> None:
     visitor = await visitors(server.url)
     await visitor.ask("hello")

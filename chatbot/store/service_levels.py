@@ -48,6 +48,14 @@ class ServiceLevelQueries(Database):
                 waits.append((row.created_at - max(before)).total_seconds())
         return waits
 
+    async def had_representative(self, conversation_id: str) -> bool:
+        """Whether a representative ever held the conversation (it may have been handed back since)."""
+        async with self.transaction() as session:
+            taken = select(StateChange.id).where(
+                StateChange.conversation_id == conversation_id, StateChange.to_state == "agent"
+            )
+            return bool(await session.scalar(select(taken.exists())))
+
     # -- auto-assignment -----------------------------------------------------
 
     async def offer(self, conversation_id: str, agent_id: str, expires_at: datetime) -> bool:
