@@ -22,14 +22,16 @@ from sklearn.svm import LinearSVC
 
 from chatbot.matcher.calibration import CalibrationSet, Calibrator, candidate_features
 from chatbot.matcher.features import Featurizer
-from chatbot.matcher.typos import Speller
 from chatbot.text import normalize
 
 MAX_QUERY_CHARS = 1000
 """Longer messages are cut: no FAQ question is longer, and a 100 kB paste must stay fast."""
 MAX_QUERY_WORDS = 60
 FOLDS = 3
-SVM_C = 1.0
+SVM_C = 2.0
+"""Less regularisation than scikit-learn's default 1: better in-scope accuracy and out-of-scope recall on CLINC150."""
+OOS_WEIGHT_IN_INTENTS = 5.0
+"""The out-of-scope class weighs as much as this many average intents, however many negatives there are."""
 _SEED = 0
 
 
@@ -71,7 +73,7 @@ class _Linear:
             return cls(weights, bias)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            svm = LinearSVC(C=SVM_C, random_state=_SEED).fit(x, labels)
+            svm = LinearSVC(C=SVM_C, random_state=_SEED, class_weight=_class_weight(labels, n_classes)).fit(x, labels)
         coef = svm.coef_ if len(present) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]])
         intercept = svm.intercept_ if len(present) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]])
         weights[:, present] = coef.T
@@ -88,6 +90,23 @@ class _Linear:
         return raw[:-1], float(raw[-1])
 
 
+def _class_weight(labels: np.ndarray, n_classes: int) -> dict[int, float] | None:
+    """Weight the out-of-scope class as OOS_WEIGHT_IN_INTENTS average intents.
+
+    Negatives are one class but stand for everything else the visitors may
+    say: counted as one intent's worth they barely push back on the intents'
+    scores; as one giant class they swamp small intents. On CLINC150 about five
+    intents' worth gives the best out-of-scope recall at a given in-scope accuracy.
+    """
+    outside = n_classes - 1
+    n_out = int((labels == outside).sum())
+    n_intents = len(np.unique(labels[labels != outside]))
+    if not n_out or not n_intents:
+        return None
+    per_intent = (len(labels) - n_out) / n_intents
+    return {outside: OOS_WEIGHT_IN_INTENTS * per_intent / n_out}
+
+
 def _folds(labels: np.ndarray, n_folds: int) -> np.ndarray:
     """A fold number per example, dealt round-robin within each class after a seeded shuffle."""
     rng = np.random.default_rng(_SEED)
@@ -101,11 +120,10 @@ def _folds(labels: np.ndarray, n_folds: int) -> np.ndarray:
 class Matcher:
     """Ranks intents for a message; build once per intent set (and language), then call ``rank``."""
 
-    def __init__(self, intents: Sequence[str], featurizer: Featurizer, speller: Speller, linear: _Linear,
+    def __init__(self, intents: Sequence[str], featurizer: Featurizer, linear: _Linear,
                  calibrator: Calibrator, examples: Sequence[sp.csr_matrix]) -> None:
         self._intents = list(intents)
         self._featurizer = featurizer
-        self._speller = speller
         self._linear = linear
         self._calibrator = calibrator
         self._examples = list(examples)  # per intent, its encoded examples
@@ -123,11 +141,11 @@ class Matcher:
         x = featurizer.matrix(texts)
         n_classes = len(intents) + 1
         if len(intents) == 0:
-            return cls([], featurizer, Speller(()), _Linear(np.zeros((x.shape[1], 1), np.float32), np.zeros(1)),
+            return cls([], featurizer, _Linear(np.zeros((x.shape[1], 1), np.float32), np.zeros(1)),
                        Calibrator.fallback(), [])
         salad = featurizer.matrix(word_salad(texts, np.random.default_rng(_SEED)))
         calibration = _cross_validate(x, labels, n_classes, salad, has_negatives=bool(negative_words))
-        return cls(intents, featurizer, Speller(featurizer.vocabulary), _Linear.fit(x, labels, n_classes),
+        return cls(intents, featurizer, _Linear.fit(x, labels, n_classes),
                    Calibrator.fit(calibration), [x[labels == i] for i in range(len(intents))])
 
     @property
@@ -144,7 +162,7 @@ class Matcher:
         words = words_of(text)
         if not words or not self._intents or k < 1:
             return []
-        columns, values = self._featurizer.encode(self._speller.correct(words))
+        columns, values = self._featurizer.encode(words)
         if not len(columns):
             return []
         scores, outside = self._linear.score_one(columns, values)
