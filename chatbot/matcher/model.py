@@ -28,6 +28,7 @@ MAX_QUERY_CHARS = 1000
 """Longer messages are cut: no FAQ question is longer, and a 100 kB paste must stay fast."""
 MAX_QUERY_WORDS = 60
 FOLDS = 3
+MIN_SALAD = 50
 SVM_C = 2.0
 """Less regularisation than scikit-learn's default 1: better in-scope accuracy and out-of-scope recall on CLINC150."""
 OOS_WEIGHT_IN_INTENTS = 5.0
@@ -143,7 +144,8 @@ class Matcher:
         if len(intents) == 0:
             return cls([], featurizer, _Linear(np.zeros((x.shape[1], 1), np.float32), np.zeros(1)),
                        Calibrator.fallback(), [])
-        salad = featurizer.matrix(word_salad(texts, np.random.default_rng(_SEED)))
+        salad_texts = word_salad(texts, np.random.default_rng(_SEED), _salad_size(texts, negative_words))
+        salad = featurizer.matrix(salad_texts)
         calibration = _cross_validate(x, labels, n_classes, salad, has_negatives=bool(negative_words))
         return cls(intents, featurizer, _Linear.fit(x, labels, n_classes),
                    Calibrator.fit(calibration), [x[labels == i] for i in range(len(intents))])
@@ -176,7 +178,21 @@ class Matcher:
         return [Candidate(self._intents[i], float(c)) for i, c in zip(top, confidence)]
 
 
-def word_salad(texts: Sequence[Sequence[str]], rng: np.random.Generator, share: float = 0.5) -> list[list[str]]:
+def _salad_size(texts: Sequence[Sequence[str]], negatives: Sequence[Sequence[str]]) -> int:
+    """As many salad texts as real negatives when there are some, else half as many as the examples.
+
+    Salad is easy to tell from a question (its nearest example is far), so
+    when it outnumbers the real negatives the calibration leans on that
+    distance, and fluent out-of-scope questions close to an example slip
+    through. On CLINC150 val (100 negatives), 7,750 salad texts gave 0.919
+    in-scope accuracy at 75% out-of-scope recall and 100 give 0.921; at the
+    default threshold 0.897 / 0.86 out-of-scope recall became 0.901 / 0.88
+    (20-shot 0.827 / 0.83 -> 0.831 / 0.84; 10-shot 0.793 / 0.82 -> 0.786 / 0.84).
+    """
+    return max(MIN_SALAD, len(negatives) if negatives else len(texts) // 2)
+
+
+def word_salad(texts: Sequence[Sequence[str]], rng: np.random.Generator, size: int) -> list[list[str]]:
     """Junk made of the examples' own words: 1 to 6 words drawn by frequency, some scrambled.
 
     It stands for the messages no intent set foresees ("a", "the what",
@@ -184,7 +200,7 @@ def word_salad(texts: Sequence[Sequence[str]], rng: np.random.Generator, share: 
     """
     pool = [word for words in texts for word in words]
     salad = []
-    for _ in range(max(50, int(share * len(texts)))):
+    for _ in range(size):
         words = [pool[i] for i in rng.integers(0, len(pool), size=rng.integers(1, 7))]
         salad.append([w if rng.random() > 0.3 else "".join(rng.permutation(list(w))) for w in words])
     return salad
