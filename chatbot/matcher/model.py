@@ -179,17 +179,17 @@ class Matcher:
 
 
 def _salad_size(texts: Sequence[Sequence[str]], negatives: Sequence[Sequence[str]]) -> int:
-    """As many salad texts as real negatives when there are some, else half as many as the examples.
+    """No word salad when there are real negatives; else half as many salad texts as examples.
 
     Salad is easy to tell from a question (its nearest example is far), so
-    when it outnumbers the real negatives the calibration leans on that
+    when it stands beside real negatives the calibration leans on that
     distance, and fluent out-of-scope questions close to an example slip
-    through. On CLINC150 val (100 negatives), 7,750 salad texts gave 0.919
-    in-scope accuracy at 75% out-of-scope recall and 100 give 0.921; at the
-    default threshold 0.897 / 0.86 out-of-scope recall became 0.901 / 0.88
-    (20-shot 0.827 / 0.83 -> 0.831 / 0.84; 10-shot 0.793 / 0.82 -> 0.786 / 0.84).
+    through. On CLINC150 val (100 negatives), at 75% out-of-scope recall:
+    7,750 salad texts 0.919 in-scope accuracy, 100 texts 0.921, none 0.926;
+    at the default threshold 0.897 / 0.86 out-of-scope recall, 0.901 / 0.88,
+    0.919 / 0.86 (docs/matcher.md). Without negatives it is all there is.
     """
-    return max(MIN_SALAD, len(negatives) if negatives else len(texts) // 2)
+    return 0 if negatives else max(MIN_SALAD, len(texts) // 2)
 
 
 def word_salad(texts: Sequence[Sequence[str]], rng: np.random.Generator, size: int) -> list[list[str]]:
@@ -210,8 +210,8 @@ def _cross_validate(x: sp.csr_matrix, labels: np.ndarray, n_classes: int, salad:
                     has_negatives: bool) -> CalibrationSet:
     """Held-out candidates for calibration: examples per fold, and out-of-scope ones.
 
-    Out-of-scope samples are word salad, plus held-out negatives when there
-    are any, else whole intents held out of training (simulated unknown questions).
+    Out-of-scope samples are the held-out negatives when there are any, else
+    word salad and whole intents held out of training (simulated unknown questions).
     """
     data = CalibrationSet()
     outside = n_classes - 1
@@ -224,7 +224,8 @@ def _cross_validate(x: sp.csr_matrix, labels: np.ndarray, n_classes: int, salad:
         linear = _Linear.fit(x[train], labels[train], n_classes)
         _add(data, linear, (x[train], labels[train]), x[held], labels[held], outside)
         part = salad[f::FOLDS]
-        _add(data, linear, (x[train], labels[train]), part, np.full(part.shape[0], outside), outside)
+        if part.shape[0]:
+            _add(data, linear, (x[train], labels[train]), part, np.full(part.shape[0], outside), outside)
     if not has_negatives and n_classes > 2:
         rng = np.random.default_rng(_SEED)
         groups = np.array_split(rng.permutation(n_classes - 1), min(FOLDS, n_classes - 1))
