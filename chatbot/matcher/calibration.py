@@ -15,8 +15,8 @@ come out with a weight <= 0; both features are evidence for the answer, so
 then only the scale and offset of the fixed blend ``SHAPE`` are fitted.
 
 Out-of-scope messages are part of that measurement, otherwise every confident
-mistake on an unknown question would be invisible: word salad made of the
-examples' own words, plus held-out negatives when the caller gives some, else
+mistake on an unknown question would be invisible: held-out negatives when
+the caller gives some, else word salad made of the examples' own words and
 whole intents held out of training (their examples are then out of scope for
 the model that never saw them). Out-of-scope samples are
 weighted to make up ``OOS_SHARE`` of the queries, so one threshold means the

@@ -7,16 +7,19 @@ Here one query is a few dictionary look-ups returning an index array and a
 value array, in tens of microseconds.
 
 Two blocks, each L2-normalised and weighted 1/sqrt(2) so a query's vector has
-unit length: words (unigrams and bigrams: meaning, word order) and characters
-(2- to 5-grams inside word boundaries: typos, inflections, compounds, any
-language). Term frequencies are sublinear (1 + log tf), idf is smoothed.
+unit length: words (unigrams, bigrams and skip-bigrams: meaning, word order,
+phrases with a word in between, "book a table" ~ "book the table") and
+characters (2- to 5-grams inside word boundaries: typos, inflections,
+compounds, any language). Each term counts once per message (binary, times a
+smoothed idf): a short message repeating a word is not more about it, and on
+CLINC150 binary terms beat sublinear frequencies (docs/matcher.md).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,17 +29,18 @@ CHAR_NGRAMS = range(2, 6)
 _BLOCK_WEIGHT = 1 / math.sqrt(2)
 
 
-def word_terms(words: Sequence[str]) -> Counter[str]:
-    """Unigrams and bigrams of already-normalised words."""
-    terms = Counter(words)
+def word_terms(words: Sequence[str]) -> set[str]:
+    """Unigrams, bigrams and skip-bigrams ("a _ c") of already-normalised words."""
+    terms = set(words)
     terms.update(f"{a} {b}" for a, b in zip(words, words[1:]))
+    terms.update(f"{a} _ {c}" for a, c in zip(words, words[2:]))
     return terms
 
 
-def char_terms(words: Sequence[str]) -> Counter[str]:
+def char_terms(words: Sequence[str]) -> set[str]:
     """Character n-grams of each word padded with spaces, so word edges count."""
     padded = [f" {word} " for word in words]
-    return Counter(p[i:i + n] for p in padded for n in CHAR_NGRAMS for i in range(len(p) - n + 1))
+    return {p[i:i + n] for p in padded for n in CHAR_NGRAMS for i in range(len(p) - n + 1)}
 
 
 @dataclass(frozen=True)
@@ -48,23 +52,23 @@ class _Block:
     offset: int
 
     @classmethod
-    def fit(cls, documents: Sequence[Counter[str]], offset: int) -> _Block:
+    def fit(cls, documents: Sequence[Set[str]], offset: int) -> _Block:
         df: Counter[str] = Counter()
         for terms in documents:
-            df.update(terms.keys())
+            df.update(terms)
         vocabulary = sorted(df)
         n = len(documents)
         idf = np.array([math.log((1 + n) / (1 + df[t])) + 1 for t in vocabulary], dtype=np.float64)
         return cls({term: offset + i for i, term in enumerate(vocabulary)}, idf, offset)
 
-    def encode(self, terms: Counter[str]) -> tuple[list[int], list[float]]:
+    def encode(self, terms: Set[str]) -> tuple[list[int], list[float]]:
         columns: list[int] = []
         values: list[float] = []
-        for term, count in terms.items():
+        for term in terms:
             column = self.index.get(term)
             if column is not None:
                 columns.append(column)
-                values.append((1 + math.log(count)) * self.idf[column - self.offset])
+                values.append(self.idf[column - self.offset])
         norm = math.sqrt(sum(v * v for v in values))
         return columns, [v * _BLOCK_WEIGHT / norm for v in values] if norm else values
 
@@ -84,11 +88,6 @@ class Featurizer:
         words = _Block.fit([word_terms(t) for t in tokenized], offset=0)
         chars = _Block.fit([char_terms(t) for t in tokenized], offset=len(words.index))
         return cls(words, chars)
-
-    @property
-    def vocabulary(self) -> list[str]:
-        """The single words seen in the examples."""
-        return [term for term in self._words.index if " " not in term]
 
     def encode(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and values of one text; both empty when nothing is known."""
