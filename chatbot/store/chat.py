@@ -127,11 +127,12 @@ class ChatQueries(Database):
     async def add_client_message(self, conversation_id: str, new: NewMessage, answer: Answer | None = None) -> Turn:
         """Store a visitor's or representative's message once per ``client_id``, and ``answer``'s reply with it.
 
-        ``answer`` is called inside the transaction with the conversation once the
-        message is in; the reply it returns (if any) is stored in the same commit,
-        so a visitor's message and the bot's reply cost one transaction. A retry
-        (same ``client_id``) writes nothing and returns the first message; the
-        message is None when the conversation is closed or missing.
+        ``answer`` is called inside the transaction with the open conversation's
+        state and language; the reply it returns (if any) is stored in the same
+        commit, so a visitor's message and the bot's reply cost one transaction.
+        A retry (same ``client_id``) writes nothing and returns the first message
+        (its ``answer`` was worked out for nothing: retries are rare); the message
+        is None when the conversation is closed or missing.
         """
         try:
             return await self._insert_client_message(conversation_id, new, answer)
