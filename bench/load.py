@@ -125,7 +125,8 @@ async def client_work(job: Job, control: Control) -> dict[str, Any]:
         drivers = (_drive(visitor, job.questions, phase, tally) for visitor in visitors)
         await asyncio.gather(_measure_own_cpu(phase, tally), *drivers)
         await asyncio.gather(*(v.close() for v in visitors))
-    return asdict(tally)
+    # asdict would rebuild the Counter from its (error, count) pairs, counting tuples.
+    return {**asdict(tally), "errors": dict(tally.errors)}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from chatbot.protocol import (
     summary_json,
 )
 from chatbot.ratelimit import RateLimiter
-from chatbot.store import Appended, NewMessage, Store, Transition
+from chatbot.store import Appended, BotAnswer, NewMessage, Store, Transition
 from chatbot.waiting import WaitEstimator
 
 log = logging.getLogger(__name__)
@@ -97,27 +97,46 @@ class ConversationService:
     # -- visitor messages ----------------------------------------------------
 
     async def visitor_message(self, conversation_id: str, text: str, client_id: str | None) -> Message:
-        """Store the visitor's message (once per ``client_id``), then let the bot answer if it still speaks."""
+        """Store the visitor's message (once per ``client_id``), then let the bot answer if it still speaks.
+
+        The message and a confident bot reply are stored in one transaction; a
+        handoff, rarer, takes its own.
+        """
         if not await self.limiter.allow(conversation_id):
             raise ChatError("rate_limited")
         async with self._locks.hold(conversation_id):
-            conversation, message, created = await self.store.add_client_message(
-                conversation_id, NewMessage(sender="visitor", text=text, client_id=client_id)
+            bot = self.bot  # one bot for the whole turn, even if a reload swaps it meanwhile
+            replies: list[Reply] = []
+
+            def answer(state: str, lang: str) -> BotAnswer | None:
+                reply = self._match(bot, text, lang)
+                replies.append(reply)
+                if state != "bot" or reply.handoff_reason is not None:
+                    return None
+                return BotAnswer(self._said(reply), reply.lang)
+
+            turn = await self.store.add_client_message(
+                conversation_id, NewMessage(sender="visitor", text=text, client_id=client_id), answer
             )
+            message = turn.message
             if message is None:
                 raise ChatError("closed")
-            if not created:
+            if not turn.created:
                 return message
             self.metrics.message("visitor")
             await self.emitter.to_conversation("message", message_json(message), conversation_id)
-            bot = self.bot  # one bot for the whole turn, even if a reload swaps it meanwhile
-            started = time.perf_counter()
-            reply = bot.reply(text, conversation.lang)
-            self.metrics.match_seconds(time.perf_counter() - started)
-            await self._suggest(conversation.id, message, bot, reply)
-            if conversation.state == "bot":
-                await self._bot_turn(conversation, reply)
+            [reply] = replies
+            await self._suggest(conversation_id, message, bot, reply)
+            await self._send(conversation_id, turn.replies)
+            if turn.state == "bot" and reply.handoff_reason is not None:
+                await self.hand_off(conversation_id, reply.handoff_reason, [self._said(reply)], lang=reply.lang)
         return message
+
+    def _match(self, bot: Bot, text: str, lang: str) -> Reply:
+        started = time.perf_counter()
+        reply = bot.reply(text, lang)
+        self.metrics.match_seconds(time.perf_counter() - started)
+        return reply
 
     async def _suggest(self, conversation_id: str, message: Message, bot: Bot, reply: Reply) -> None:
         """Agent assist: the top approved answers, to the representatives who hold or watch the conversation."""
@@ -171,19 +190,16 @@ class ConversationService:
             raise ChatError("not_found")
         return transcripts.render(conversation, await self.store.messages(conversation.id))
 
-    async def _bot_turn(self, conversation: Conversation, reply: Reply) -> None:
-        said = NewMessage(
+    @staticmethod
+    def _said(reply: Reply) -> NewMessage:
+        """The bot's message for ``reply``."""
+        return NewMessage(
             sender="bot",
             text=reply.text,
             intent=reply.intent,
             confidence=reply.confidence,
             quick_replies=reply.quick_replies,
         )
-        if reply.handoff_reason is None:
-            appended = await self.store.append(conversation.id, [said], require=("bot",), lang=reply.lang)
-            await self.publish(appended)
-            return
-        await self.hand_off(conversation.id, reply.handoff_reason, [said], lang=reply.lang)
 
     async def hand_off(
         self, conversation_id: str, reason: str, said: Sequence[NewMessage] = (), lang: str | None = None
@@ -316,8 +332,12 @@ class ConversationService:
         if appended is None:
             return
         conversation_id = appended.conversation.id
-        for message in appended.messages:
-            self.metrics.message(message.sender)
-            await self.emitter.to_conversation("message", message_json(message), conversation_id)
+        await self._send(conversation_id, appended.messages)
         if appended.transitioned:
             await self.emitter.to_conversation("state", await self.state_event(appended.conversation), conversation_id)
+
+    async def _send(self, conversation_id: str, messages: Sequence[Message]) -> None:
+        """Show stored messages to both sides, in order."""
+        for message in messages:
+            self.metrics.message(message.sender)
+            await self.emitter.to_conversation("message", message_json(message), conversation_id)

@@ -133,10 +133,11 @@ class Desk:
         """A representative's message; only the one who holds the conversation may speak in it."""
         await self._held(rep, conversation_id)
         new = NewMessage(sender="agent", text=text, client_id=client_id, agent_id=rep.id, agent_name=rep.name)
-        _, message, created = await self.store.add_client_message(conversation_id, new)
+        turn = await self.store.add_client_message(conversation_id, new)
+        message = turn.message
         if message is None:
             raise ChatError("closed")
-        if created:
+        if turn.created:
             self.service.metrics.message("agent")
             await self.service.emitter.to_conversation("message", message_json(message), conversation_id)
         return message

@@ -125,6 +125,17 @@ async def test_same_client_id_twice_stores_one_message(server: Server, visitors)
     again = await visitors(server.url, token=visitor.conversation["token"])
     visitor_messages = [m for m in again.conversation["messages"] if m["sender"] == "visitor"]
     assert [m["id"] for m in visitor_messages] == [first["message"]["id"]]
+    assert len([m for m in again.conversation["messages"] if m["sender"] == "bot"]) == 1, "a retry adds no bot reply"
+
+
+async def test_a_retry_after_closing_still_gets_its_first_ack(server: Server, visitors) -> None:
+    """The visitor's message was stored but its ack lost, then the conversation closed: the retry is still ok."""
+    visitor = await visitors(server.url)
+    first = await visitor.say("hello", client_id="before-close")
+    assert (await visitor.call("close", {}))["ok"] is True
+    retry = await visitor.say("hello", client_id="before-close")
+    assert retry["ok"] and retry["message"] == first["message"]
+    assert (await visitor.say("hello again", client_id="after-close"))["error"]["code"] == "closed"
 
 
 async def test_bad_inputs_get_their_error_codes(server: Server, visitors) -> None:

@@ -9,10 +9,13 @@ it returns rows and the conversation service decides what to tell whom.
 
 from chatbot.store.accounts import AccountQueries
 from chatbot.store.base import (
+    Answer,
     Appended,
+    BotAnswer,
     NewMessage,
     StoreUnavailable,
     Transition,
+    Turn,
     make_engine,
     new_id,
     new_token,
@@ -27,11 +30,14 @@ class Store(ChatQueries, AccountQueries, ServiceLevelQueries):
 
 
 __all__ = [
+    "Answer",
     "Appended",
+    "BotAnswer",
     "NewMessage",
     "Store",
     "StoreUnavailable",
     "Transition",
+    "Turn",
     "make_engine",
     "new_id",
     "new_token",

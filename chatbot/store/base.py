@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +82,29 @@ class Appended:
     conversation: Conversation
     messages: list[Message]
     transitioned: bool
+
+
+@dataclass(frozen=True)
+class BotAnswer:
+    """The bot's answer to a visitor's message, stored in the message's transaction."""
+
+    message: NewMessage
+    lang: str  # the conversation's language from now on
+
+
+# Called with the conversation's state and language, inside the transaction that stores the visitor's message.
+Answer = Callable[[str, str], BotAnswer | None]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What ``add_client_message`` did: the message (the first one on a retry), and the replies stored with it."""
+
+    conversation_id: str
+    state: str  # the conversation's state when the message was stored ("closed" if it was not)
+    message: Message | None
+    created: bool
+    replies: list[Message] = field(default_factory=list)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -4,22 +4,59 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.models import Conversation, Message, StateChange, utcnow
 from chatbot.store.base import (
+    Answer,
     Appended,
     Database,
     NewMessage,
     Transition,
+    Turn,
     new_id,
     new_token,
     token_digest,
 )
+
+_conversations = cast(Table, Conversation.__table__)
+_messages = cast(Table, Message.__table__)
+
+# The hot path's statements, built once.
+_TOUCH = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"), _conversations.c.state != "closed")
+    .values(last_message_at=bindparam("now"), updated_at=bindparam("now"))
+    .returning(_conversations.c.state, _conversations.c.lang)
+)
+_SET_LANG = update(_conversations).where(_conversations.c.id == bindparam("cid")).values(lang=bindparam("lang"))
+_INSERT_MESSAGE = insert(_messages)
+_MESSAGE_COLUMNS = tuple(c.key for c in _messages.c if c.key != "seq")
+
+
+def _message(conversation_id: str, new: NewMessage, now: datetime) -> Message:
+    """A message as clients see it (not attached to a session: Core inserts it)."""
+    return Message(
+        id=new_id(),
+        conversation_id=conversation_id,
+        sender=new.sender,
+        text=new.text,
+        created_at=now,
+        client_id=new.client_id,
+        intent=new.intent,
+        confidence=new.confidence,
+        agent_id=new.agent_id,
+        agent_name=new.agent_name,
+        quick_replies=list(new.quick_replies),
+    )
+
+
+def _values(message: Message) -> dict[str, Any]:
+    return {key: getattr(message, key) for key in _MESSAGE_COLUMNS}
 
 
 class ChatQueries(Database):
@@ -87,44 +124,51 @@ class ChatQueries(Database):
 
     # -- messages ------------------------------------------------------------
 
-    async def add_client_message(
-        self, conversation_id: str, new: NewMessage
-    ) -> tuple[Conversation, Message | None, bool]:
-        """Store a visitor's or representative's message once per ``client_id``.
+    async def add_client_message(self, conversation_id: str, new: NewMessage, answer: Answer | None = None) -> Turn:
+        """Store a visitor's or representative's message once per ``client_id``, and ``answer``'s reply with it.
 
-        Returns the conversation, the message (the first one stored under this
-        ``client_id`` when it is a retry; None when the conversation is closed or
-        missing) and whether a new row was written.
+        ``answer`` is called inside the transaction with the open conversation's
+        state and language; the reply it returns (if any) is stored in the same
+        commit, so a visitor's message and the bot's reply cost one transaction.
+        A retry (same ``client_id``) writes nothing and returns the first message
+        (its ``answer`` was worked out for nothing: retries are rare); the message
+        is None when the conversation is closed or missing.
         """
         try:
-            return await self._insert_client_message(conversation_id, new)
+            return await self._insert_client_message(conversation_id, new, answer)
         except IntegrityError:
-            # Two retries raced past the lookup; the loser returns the winner's row.
+            # Insert first, look up only on a duplicate: retries are rare, every message pays for a lookup.
             async with self.transaction() as session:
-                conversation = await session.get(Conversation, conversation_id)
+                state = await session.scalar(select(Conversation.state).where(Conversation.id == conversation_id))
                 existing = await self._by_client_id(session, conversation_id, new.client_id)
-                assert conversation is not None
-                return conversation, existing, False
+                return Turn(conversation_id, state or "closed", existing, created=False)
 
-    async def _insert_client_message(
-        self, conversation_id: str, new: NewMessage
-    ) -> tuple[Conversation, Message | None, bool]:
+    async def _insert_client_message(self, conversation_id: str, new: NewMessage, answer: Answer | None) -> Turn:
+        """Two statements on the hot path: touch the open conversation (reading its state), insert the messages.
+
+        Core statements on the session's connection: the ORM's unit of work cost
+        more CPU than the database did here (docs/performance.md).
+        """
+        now = utcnow()
         async with self.transaction() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                return Conversation(id=conversation_id, state="closed"), None, False
-            if new.client_id is not None:
+            connection = await session.connection()
+            opened = (await connection.execute(_TOUCH, {"cid": conversation_id, "now": now})).first()
+            if opened is None:  # closed or missing: a retry of a stored message still gets its first answer
                 existing = await self._by_client_id(session, conversation_id, new.client_id)
-                if existing is not None:
-                    return conversation, existing, False
-            if conversation.state == "closed":
-                return conversation, None, False
-            message = self._row(conversation, new)
-            session.add(message)
-        return conversation, message, True
+                return Turn(conversation_id, "closed", existing, created=False)
+            reply = answer(opened.state, opened.lang) if answer is not None else None
+            rows = [_message(conversation_id, new, now)]
+            if reply is not None:
+                rows.append(_message(conversation_id, reply.message, now))
+                if reply.lang != opened.lang:
+                    await connection.execute(_SET_LANG, {"cid": conversation_id, "lang": reply.lang})
+            await connection.execute(_INSERT_MESSAGE, [_values(row) for row in rows])
+        return Turn(conversation_id, opened.state, rows[0], created=True, replies=rows[1:])
 
     @staticmethod
     async def _by_client_id(session: AsyncSession, conversation_id: str, client_id: str | None) -> Message | None:
+        if client_id is None:
+            return None
         return await session.scalar(
             select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
         )
@@ -134,19 +178,7 @@ class ChatQueries(Database):
         now = now or utcnow()
         conversation.last_message_at = now
         conversation.updated_at = now
-        return Message(
-            id=new_id(),
-            conversation_id=conversation.id,
-            sender=new.sender,
-            text=new.text,
-            created_at=now,
-            client_id=new.client_id,
-            intent=new.intent,
-            confidence=new.confidence,
-            agent_id=new.agent_id,
-            agent_name=new.agent_name,
-            quick_replies=list(new.quick_replies),
-        )
+        return _message(conversation.id, new, now)
 
     async def append(
         self,
