@@ -218,7 +218,7 @@ class ConversationService:
         position = await self.store.queue_position(conversation)
         text = notices.queued(conversation.lang, position, await self.presence.online())
         await self.say(conversation_id, text)
-        await self.queue_moved()
+        await self.queue_moved(places_changed=False)
         log.info("conversation %s handed off (%s)", conversation_id, reason)
 
     async def _after_hours(
@@ -251,11 +251,18 @@ class ConversationService:
         """A system notice in the conversation, stored and shown to both sides."""
         await self.publish(await self.store.append(conversation_id, [NewMessage(sender="system", text=text)]))
 
-    async def queue_moved(self) -> None:
-        """Send representatives the new queue, and every waiting visitor their new place in line."""
+    async def queue_moved(self, places_changed: bool = True) -> None:
+        """Send representatives the new queue, and every waiting visitor their new place in line.
+
+        A handoff joins the back of the line (``places_changed=False``): nobody's place
+        changes, and the newcomer has just had theirs from ``publish``, so visitors
+        are not sent the same place again.
+        """
         queued = await self.store.queued()
         last = await self.store.last_messages([c.id for c in queued])
         await self.emitter.to_agents("queue", [summary_json(c, last.get(c.id)) for c in queued])
+        if not places_changed:
+            return
         online = await self.presence.online()
         for position, conversation in enumerate(queued, start=1):
             event = {

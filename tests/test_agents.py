@@ -161,6 +161,15 @@ async def test_queue_positions_move_and_agents_online_is_right(server: Server, v
     await second.next("state", lambda s: s["agents_online"] == 0)
 
 
+async def test_a_handoff_tells_the_visitor_their_place_once(server: Server, visitors) -> None:
+    first = await queued_visitor(server, visitors)
+    second = await queued_visitor(server, visitors)
+    await second.next("message", lambda m: m["sender"] == "system")
+    await asyncio.sleep(0.3)  # the queue update that follows the notice would come now
+    assert [s["queue_position"] for s in second.received("state")] == [2]
+    assert [s["queue_position"] for s in first.received("state")] == [1], "a newcomer behind moves nobody"
+
+
 async def test_grace_period_keeps_then_releases(make_server, visitors, representatives) -> None:
     server = await make_server(agent_grace_seconds=0.5)
     maria = await representatives(server, "Maria")
