@@ -32,7 +32,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "{name} has stepped away; you are back in line for the next representative.",
         "es": "{name} se ha retirado; vuelve a estar en la fila para el siguiente representante.",
     },
-    "closed_by_visitor": {"en": "You closed this conversation.", "es": "Usted cerró esta conversación."},
+    "closed_by_visitor": {"en": "The visitor closed this conversation.", "es": "El visitante cerró esta conversación."},
     "closed_by_agent": {"en": "{name} closed this conversation.", "es": "{name} cerró esta conversación."},
     "idle": {
         "en": "This conversation was closed after a period without messages.",
