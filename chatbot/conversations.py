@@ -165,7 +165,8 @@ class ConversationService:
             await self.publish(appended)
             conversation.state = "queued"
         if conversation.state == "queued":
-            await self.queue_moved()
+            # Representatives see the new contact details; no visitor's place in line changed.
+            await self.queue_moved(places_changed=False)
 
     # -- after the conversation ---------------------------------------------
 

@@ -55,7 +55,9 @@ async def test_out_of_hours_handoff_tells_once_and_the_bot_keeps_answering(hours
     assert len(visitor.received("message", lambda m: m["sender"] == "system")) == 1, "the notice is sent once"
     assert (await visitor.call("contact", {"name": "Ann", "phone": "+1 555 0100"}))["ok"]
     queued = await visitor.next("state", lambda s: s["state"] == "queued")
-    assert queued["reason"] == "after_hours"
+    assert queued["reason"] == "after_hours" and queued["queue_position"] == 1
+    # Every event of the contact call came before its ack: the place in line came once.
+    assert len(visitor.received("state", lambda s: s["state"] == "queued")) == 1
 
 
 async def test_in_hours_handoff_queues_as_usual(hours_server: Server, visitors) -> None:
