@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from chatbot import accounts, admin_cli, config, evaluation, schema
+from chatbot import accounts, admin_cli, collector, config, evaluation, schema
 from chatbot.hours import HoursError
 from chatbot.intents import IntentError
 from chatbot.supervisor import Supervisor
@@ -35,6 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
     except HoursError as exc:
         print(f"cannot start: the business hours file has problems:\n{exc}", file=sys.stderr)
         return 1
+    collector.tune()
     print(f"chatbot listening on http://{settings.host}:{settings.port}", flush=True)
     try:
         web.run_app(
