@@ -51,29 +51,29 @@ def write_intent(directory: Path, intent_id: str, en: list[str], es: list[str], 
     return path
 
 
-PARKING_EN = [
-    "is there parking at the clinic",
-    "where do I park my car",
-    "do you have free parking",
-    "parking at the surgery center",
-    "can I park there",
-    "is parking free",
-    "parking lot",
-    "where is the parking garage",
-    "do you validate parking",
-    "parking for patients",
+ACCESS_EN = [
+    "is the clinic wheelchair accessible",
+    "can I get in with a wheelchair",
+    "do you have a ramp at the entrance",
+    "is there an elevator in the building",
+    "wheelchair access",
+    "accessible entrance",
+    "can my walker fit through the doors",
+    "are the restrooms accessible",
+    "do you have wheelchairs for patients",
+    "accessibility for disabled patients",
 ]
-PARKING_ES = [
-    "hay estacionamiento en la clinica",
-    "donde estaciono mi carro",
-    "tienen estacionamiento gratis",
-    "estacionamiento del centro",
-    "puedo estacionar alli",
-    "el estacionamiento es gratis",
-    "lote de estacionamiento",
-    "donde esta el garaje",
-    "validan el estacionamiento",
-    "estacionamiento para pacientes",
+ACCESS_ES = [
+    "la clinica es accesible en silla de ruedas",
+    "puedo entrar con silla de ruedas",
+    "tienen rampa en la entrada",
+    "hay ascensor en el edificio",
+    "acceso para silla de ruedas",
+    "entrada accesible",
+    "mi andadera cabe por las puertas",
+    "los baños son accesibles",
+    "tienen sillas de ruedas para pacientes",
+    "accesibilidad para pacientes con discapacidad",
 ]
 
 
@@ -209,7 +209,7 @@ async def test_broken_file_is_refused_with_file_and_line_and_the_bot_answers_as_
 ) -> None:
     visitor = await visitors(admin_server.url)
     before = await visitor.ask("hello")
-    write_intent(intents_dir, "parking", PARKING_EN, PARKING_ES, "Test answer about parking")
+    write_intent(intents_dir, "accessibility", ACCESS_EN, ACCESS_ES, "Test answer about access")
     (intents_dir / "broken.yaml").write_text("id: broken\nen:\n  examples: [unclosed\n  answer: x\n", encoding="utf-8")
 
     reply = await call(admin_server, "POST", "/admin/intents/reload")
@@ -221,7 +221,7 @@ async def test_broken_file_is_refused_with_file_and_line_and_the_bot_answers_as_
     assert broken[0]["text"].startswith(f"{broken[0]['file']}:{broken[0]['line']}: ")
     assert (await visitor.ask("hello"))["intent"] == before["intent"] == "greeting"
     other = await visitors(admin_server.url)
-    assert (await other.ask(PARKING_EN[0]))["intent"] != "parking", "a refused reload loads nothing"
+    assert (await other.ask(ACCESS_EN[0]))["intent"] != "accessibility", "a refused reload loads nothing"
 
 
 async def test_reload_adds_an_intent_the_very_next_message_matches(
@@ -229,25 +229,25 @@ async def test_reload_adds_an_intent_the_very_next_message_matches(
 ) -> None:
     talking = await visitors(admin_server.url)
     assert (await talking.ask("hello"))["intent"] == "greeting"
-    write_intent(intents_dir, "parking", PARKING_EN, PARKING_ES, "Test answer about parking")
+    write_intent(intents_dir, "accessibility", ACCESS_EN, ACCESS_ES, "Test answer about access")
 
     reply = await call(admin_server, "POST", "/admin/intents/reload")
 
     assert reply.status == 200, reply.body
-    assert reply.body["ok"] is True and reply.body["added"] == ["parking"] and reply.body["removed"] == []
-    answer = await talking.ask("is there parking at the clinic?")
-    assert answer["intent"] == "parking" and answer["text"] == "Test answer about parking (en)"
+    assert reply.body["ok"] is True and reply.body["added"] == ["accessibility"] and reply.body["removed"] == []
+    answer = await talking.ask("is the clinic wheelchair accessible?")
+    assert answer["intent"] == "accessibility" and answer["text"] == "Test answer about access (en)"
     assert talking.sio.connected and talking.received("conversation") == [talking.conversation]
     spanish = await visitors(admin_server.url, lang="es")
-    assert (await spanish.ask("hay estacionamiento en la clinica"))["intent"] == "parking"
+    assert (await spanish.ask("la clinica es accesible en silla de ruedas"))["intent"] == "accessibility"
 
 
 async def test_reload_reports_removed_intents(admin_server: Server, intents_dir: Path) -> None:
-    write_intent(intents_dir, "parking", PARKING_EN, PARKING_ES, "Test answer about parking")
+    write_intent(intents_dir, "accessibility", ACCESS_EN, ACCESS_ES, "Test answer about access")
     assert (await call(admin_server, "POST", "/admin/intents/reload")).status == 200
-    (intents_dir / "parking.yaml").unlink()
+    (intents_dir / "accessibility.yaml").unlink()
     reply = await call(admin_server, "POST", "/admin/intents/reload")
-    assert reply.status == 200 and reply.body["removed"] == ["parking"]
+    assert reply.status == 200 and reply.body["removed"] == ["accessibility"]
 
 
 # -- the unanswered report ---------------------------------------------------------------
@@ -408,13 +408,13 @@ async def test_with_redis_a_reload_reaches_every_process(
     shared = {"intents_dir": intents_dir, "redis_url": redis_url, "redis_prefix": redis_prefix()}
     first, second = await make_server(**shared), await make_server(**shared)
     await asyncio.sleep(0.2)  # both subscribed
-    write_intent(intents_dir, "parking", PARKING_EN, PARKING_ES, "Test answer about parking")
+    write_intent(intents_dir, "accessibility", ACCESS_EN, ACCESS_ES, "Test answer about access")
 
     assert (await call(first, "POST", "/admin/intents/reload")).status == 200
 
     for _ in range(100):
-        if "parking" in second.app[SERVICE].bot.intents:
+        if "accessibility" in second.app[SERVICE].bot.intents:
             break
         await asyncio.sleep(0.05)
     visitor = await visitors(second.url)
-    assert (await visitor.ask(PARKING_EN[0]))["intent"] == "parking"
+    assert (await visitor.ask(ACCESS_EN[0]))["intent"] == "accessibility"

@@ -19,8 +19,8 @@ from chatbot.app import STORE
 from chatbot.models import Conversation, utcnow
 from tests.conftest import INTENTS, Server
 from tests.test_admin import (
-    PARKING_EN,
-    PARKING_ES,
+    ACCESS_EN,
+    ACCESS_ES,
     SHOES,
     TOKEN,
     call,
@@ -149,9 +149,9 @@ def test_try_on_a_broken_folder_lists_the_problems(intents_dir: Path, capsys) ->
 async def test_reload_command_swaps_or_lists_the_problems(make_server, intents_dir: Path, monkeypatch, capsys) -> None:
     server = await make_server(intents_dir=intents_dir)
     monkeypatch.setenv("CHATBOT_ADMIN_TOKEN", TOKEN)
-    write_intent(intents_dir, "parking", PARKING_EN, PARKING_ES, "Test answer about parking")
+    write_intent(intents_dir, "accessibility", ACCESS_EN, ACCESS_ES, "Test answer about access")
     assert await cli_in_thread("intents", "reload", "--url", server.url) == 0
-    assert "(+parking)" in capsys.readouterr().out
+    assert "(+accessibility)" in capsys.readouterr().out
 
     (intents_dir / "broken.yaml").write_text("id: [broken\n", encoding="utf-8")
     assert await cli_in_thread("intents", "reload", "--url", server.url) == 1
