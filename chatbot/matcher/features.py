@@ -6,11 +6,13 @@ sparse matrix per call, two vectorizers) costs more than the model itself.
 Here one query is a few dictionary look-ups returning an index array and a
 value array, in tens of microseconds.
 
-Two blocks, each L2-normalised and weighted 1/sqrt(2) so a query's vector has
-unit length: words (unigrams, bigrams and skip-bigrams: meaning, word order,
+Two sparse blocks, each L2-normalised and weighted 1/sqrt(2): words (unigrams, bigrams and skip-bigrams: meaning, word order,
 phrases with a word in between, "book a table" ~ "book the table") and
 characters (2- to 5-grams inside word boundaries: typos, inflections,
-compounds, any language). Each term counts once per message (binary, times a
+compounds, any language); then a dense block, the text's token embedding
+(embedding.py: words never seen in the examples), weighted EMBEDDING_WEIGHT.
+A text sharing no term with the examples gets no embedding either: it stays an
+empty vector, which the matcher answers with no candidate. Each term counts once per message (binary, times a
 smoothed idf): a short message repeating a word is not more about it, and on
 CLINC150 binary terms beat sublinear frequencies (docs/matcher.md).
 """
@@ -25,8 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from chatbot.matcher.embedding import TokenEmbedding, token_embedding
+
 CHAR_NGRAMS = range(2, 6)
 _BLOCK_WEIGHT = 1 / math.sqrt(2)
+EMBEDDING_WEIGHT = 0.5
+"""Against the unit-length n-gram part. On CLINC150 val, top-1 / in-scope accuracy at 75 % out-of-scope
+recall (raw SVM margin): 0 → 0.934 / 0.925, 0.3 → 0.943 / 0.933, 0.5 → 0.946 / 0.937, 0.7 → 0.944 / 0.935."""
 
 
 def word_terms(words: Sequence[str]) -> set[str]:
@@ -76,10 +83,12 @@ class _Block:
 class Featurizer:
     """Fitted vocabularies; ``encode`` turns normalised words into a sparse unit vector."""
 
-    def __init__(self, words: _Block, chars: _Block) -> None:
+    def __init__(self, words: _Block, chars: _Block, embedding: TokenEmbedding) -> None:
         self._words = words
         self._chars = chars
-        self.n_features = chars.offset + len(chars.index)
+        self._embedding = embedding
+        self._dense = np.arange(embedding.dimensions) + chars.offset + len(chars.index)
+        self.n_features = int(self._dense[-1]) + 1
 
     @classmethod
     def fit(cls, texts: Iterable[Sequence[str]]) -> Featurizer:
@@ -87,14 +96,18 @@ class Featurizer:
         tokenized = list(texts)
         words = _Block.fit([word_terms(t) for t in tokenized], offset=0)
         chars = _Block.fit([char_terms(t) for t in tokenized], offset=len(words.index))
-        return cls(words, chars)
+        return cls(words, chars, token_embedding())
 
     def encode(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and values of one text; both empty when nothing is known."""
         word_cols, word_vals = self._words.encode(word_terms(words))
         char_cols, char_vals = self._chars.encode(char_terms(words))
-        return (np.array(word_cols + char_cols, dtype=np.int64),
-                np.array(word_vals + char_vals, dtype=np.float64))
+        columns = np.array(word_cols + char_cols, dtype=np.int64)
+        values = np.array(word_vals + char_vals, dtype=np.float64)
+        if not len(columns):
+            return columns, values
+        dense = self._embedding(" ".join(words)) * EMBEDDING_WEIGHT
+        return np.concatenate([columns, self._dense]), np.concatenate([values, dense])
 
     def matrix(self, texts: Iterable[Sequence[str]]) -> sp.csr_matrix:
         """Rows of encoded texts, for training."""
