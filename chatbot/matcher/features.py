@@ -6,14 +6,15 @@ sparse matrix per call, two vectorizers) costs more than the model itself.
 Here one query is a few dictionary look-ups returning an index array and a
 value array, in tens of microseconds.
 
-Two sparse blocks, each L2-normalised and weighted 1/sqrt(2): words (unigrams, bigrams and skip-bigrams: meaning, word order,
-phrases with a word in between, "book a table" ~ "book the table") and
-characters (2- to 5-grams inside word boundaries: typos, inflections,
-compounds, any language); then a dense block, the text's token embedding
-(embedding.py: words never seen in the examples), weighted EMBEDDING_WEIGHT.
-A text sharing no term with the examples gets no embedding either: it stays an
-empty vector, which the matcher answers with no candidate. Each term counts once per message (binary, times a
-smoothed idf): a short message repeating a word is not more about it, and on
+Two sparse blocks, each L2-normalised and weighted 1/sqrt(2): words
+(unigrams, bigrams and skip-bigrams: meaning, word order, phrases with a word
+in between, "book a table" ~ "book the table") and characters (2- to 5-grams
+inside word boundaries: typos, inflections, compounds, any language); then a
+dense block, the text's token embedding (embedding.py: words never seen in the
+examples), weighted EMBEDDING_WEIGHT. A text sharing no term with the examples
+gets no embedding either: it stays an empty vector, which the matcher answers
+with no candidate. Each term counts once per message (binary, times a smoothed
+idf): a short message repeating a word is not more about it, and on
 CLINC150 binary terms beat sublinear frequencies (docs/matcher.md).
 """
 
@@ -81,7 +82,7 @@ class _Block:
 
 
 class Featurizer:
-    """Fitted vocabularies; ``encode`` turns normalised words into a sparse unit vector."""
+    """Fitted vocabularies; ``encode`` turns normalised words into a sparse vector (n-grams, then the embedding)."""
 
     def __init__(self, words: _Block, chars: _Block, embedding: TokenEmbedding) -> None:
         self._words = words
