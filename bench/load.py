@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import random
 import sys
@@ -240,13 +239,10 @@ async def bench(target: Target, args: argparse.Namespace, questions: tuple[str, 
 
 
 def chatbot_specs(args: argparse.Namespace, postgres: bool) -> list[ServerSpec]:
-    """Databases x loops x process counts; uvloop only for one process (the supervisor starts plain workers)."""
+    """Databases x loops x process counts."""
     databases = [d for d in args.databases if d != "postgresql" or postgres]
-    specs = [ServerSpec("chatbot", database, loop, workers)
-             for database in databases for loop in args.loops for workers in args.workers]
-    if any(s.loop == "uvloop" and s.workers > 1 for s in specs):
-        print("note: uvloop is measured with one process only", file=sys.stderr)
-    return [s for s in specs if s.loop == "asyncio" or s.workers == 1]
+    return [ServerSpec("chatbot", database, loop, workers)
+            for database in databases for loop in args.loops for workers in args.workers]
 
 
 async def bench_all(args: argparse.Namespace, work_dir: Path) -> list[Run]:
@@ -301,7 +297,7 @@ def print_table(runs: list[Run]) -> None:
 
 
 def _echo_for(run: Run, runs: list[Run]) -> Run | None:
-    loop = run.target.spec.loop if run.target.spec else "asyncio"
+    loop = run.target.spec.loop if run.target.spec else "uvloop"
     echoes = (r for r in runs if r.target.spec and r.target.spec.kind == "echo" and r.target.spec.loop == loop)
     return next(echoes, None)
 
@@ -361,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, for its CPU time")
     parser.add_argument("--databases", type=comma_list(str, ("sqlite", "postgresql")), default=["sqlite", "postgresql"],
                         help="comma-separated: sqlite, postgresql (skipped when 127.0.0.1:5432 is unreachable)")
-    parser.add_argument("--loops", type=comma_list(str, ("asyncio", "uvloop")), default=["asyncio"],
-                        help="comma-separated event loops for the servers: asyncio, uvloop")
+    parser.add_argument("--loops", type=comma_list(str, ("asyncio", "uvloop")), default=["uvloop"],
+                        help="comma-separated event loops for the servers: asyncio, uvloop (the server's default)")
     parser.add_argument("--workers", type=comma_list(positive(int)), default=[1],
                         help="comma-separated process counts; above 1 uses Redis at 127.0.0.1:6379")
     parser.add_argument("--visitors", type=positive(int), default=200, help="concurrent visitor connections")
@@ -382,8 +378,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if "uvloop" in args.loops and importlib.util.find_spec("uvloop") is None:
-        parser.error("--loops uvloop needs uvloop: pip install uvloop")
     raise_open_files()
     load_before = machine_load()
     with tempfile.TemporaryDirectory(prefix="chatbot-bench-") as work_dir:

@@ -35,13 +35,6 @@ UNLIMITED = {
     "CHATBOT_NEW_CONVERSATIONS_PER_MINUTE": "100000000",
 }
 
-# Runs ``chatbot serve`` on uvloop without touching the server's code.
-_UVLOOP_LAUNCHER = (
-    "import asyncio, sys, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy()); "
-    "from chatbot.cli import main; sys.exit(main(sys.argv[1:]))"
-)
-
-
 # -- server processes --------------------------------------------------------
 
 
@@ -51,7 +44,7 @@ class ServerSpec:
 
     kind: str
     database: str = ""
-    loop: str = "asyncio"
+    loop: str = "uvloop"
     workers: int = 1
 
     @property
@@ -89,9 +82,9 @@ class ServerProcess:
         spec = self.spec
         if spec.kind == "echo":
             return [sys.executable, str(BENCH / "echo_server.py"), "--port", str(self.port), "--loop", spec.loop]
-        launcher = ["-c", _UVLOOP_LAUNCHER] if spec.loop == "uvloop" else ["-m", "chatbot"]
-        return [sys.executable, *launcher, "serve", "--port", str(self.port), "--database-url", self.database_url,
-                "--transcripts-dir", str(self.work_dir / "transcripts"), "--workers", str(spec.workers)]
+        return [sys.executable, "-m", "chatbot", "serve", "--port", str(self.port), "--database-url", self.database_url,
+                "--transcripts-dir", str(self.work_dir / "transcripts"), "--workers", str(spec.workers),
+                "--event-loop", spec.loop]
 
     def _chatbot_env(self) -> dict[str, str]:
         env = {**UNLIMITED, "CHATBOT_LOG_LEVEL": self.env.get("CHATBOT_LOG_LEVEL", "WARNING")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,19 @@ from chatbot import accounts, admin_cli, collector, config, evaluation, schema
 from chatbot.hours import HoursError
 from chatbot.intents import IntentError
 from chatbot.supervisor import Supervisor
+
+
+def _event_loop(choice: str) -> asyncio.AbstractEventLoop:
+    """uvloop when asked for or, with ``auto``, when installed (it is, except on Windows); else asyncio's own."""
+    if choice == "asyncio":
+        return asyncio.new_event_loop()
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -35,8 +49,14 @@ def _serve(args: argparse.Namespace) -> int:
     except HoursError as exc:
         print(f"cannot start: the business hours file has problems:\n{exc}", file=sys.stderr)
         return 1
+    try:
+        loop = _event_loop(settings.event_loop)
+    except ImportError:
+        print("cannot start: --event-loop uvloop, but uvloop is not installed", file=sys.stderr)
+        return 2
     collector.tune()
-    print(f"chatbot listening on http://{settings.host}:{settings.port}", flush=True)
+    loop_name = "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+    print(f"chatbot listening on http://{settings.host}:{settings.port} (event loop: {loop_name})", flush=True)
     try:
         web.run_app(
             app,
@@ -45,6 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
             print=None,
             shutdown_timeout=5,
             reuse_port=args.reuse_port or None,
+            loop=loop,
         )
     except schema.SchemaOutOfDate as exc:
         print(f"cannot start: {exc}", file=sys.stderr)

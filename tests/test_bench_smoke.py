@@ -24,7 +24,7 @@ def run_bench(script: str, *args: str) -> tuple[str, dict[str, Any]]:
 def test_load_bench_measures_the_chat_server_and_the_echo_ceiling() -> None:
     table, report = run_bench("load.py", "--databases", "sqlite", "--visitors", "4", "--clients", "2",
                               "--duration", "1", "--warmup", "0.3")
-    assert "sqlite/asyncio/1p" in table and "echo/asyncio" in table
+    assert "sqlite/uvloop/1p" in table and "echo/uvloop" in table  # the loop the server runs on by default
     [run] = report["runs"]
     assert run["database"] == "sqlite"
     assert run["errors"] == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,23 @@ def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHATBOT_ROUTING", "sometimes")
     with pytest.raises(SystemExit, match="CHATBOT_ROUTING"):
         config.Settings.from_env()
+    monkeypatch.setenv("CHATBOT_ROUTING", "manual")
+    monkeypatch.setenv("CHATBOT_EVENT_LOOP", "trio")
+    with pytest.raises(SystemExit, match="CHATBOT_EVENT_LOOP"):
+        config.Settings.from_env()
+
+
+@pytest.mark.parametrize(("choice", "expected"), [("auto", "uvloop"), ("uvloop", "uvloop"), ("asyncio", "asyncio")])
+def test_the_server_runs_on_the_event_loop_asked_for(tmp_path: Path, choice: str, expected: str) -> None:
+    """uvloop is a dependency (except on Windows), so ``auto`` picks it."""
+    command = [sys.executable, "-m", "chatbot", "serve", "--port", "0", "--event-loop", choice,
+               "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}", "--log-level", "WARNING"]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            assert server.stdout.readline().strip().endswith(f"(event loop: {expected})")
+        finally:
+            server.terminate()
 
 
 def test_worker_arguments_round_trip() -> None:
