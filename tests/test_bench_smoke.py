@@ -50,3 +50,12 @@ def test_load_bench_refuses_bad_arguments_with_a_message() -> None:
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "sqlite, postgresql" in done.stderr
+
+
+def test_reply_cost_reports_cpu_per_reply_and_its_parts() -> None:
+    done = subprocess.run([sys.executable, str(BENCH / "reply_cost.py"), "--rounds", "2", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    costs = json.loads(done.stdout.strip().splitlines()[-1])["cpu_us"]
+    assert set(costs) == {"reply", "rank", "red_flags"}
+    assert all(value > 0 for value in costs.values())
