@@ -56,6 +56,7 @@ def test_reply_cost_reports_cpu_per_reply_and_its_parts() -> None:
     done = subprocess.run([sys.executable, str(BENCH / "reply_cost.py"), "--rounds", "2", "--json"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    costs = json.loads(done.stdout.strip().splitlines()[-1])["cpu_us"]
-    assert set(costs) == {"reply", "rank", "red_flags"}
-    assert all(value > 0 for value in costs.values())
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(report["cpu_us"]) == {"reply", "rank", "red_flags", "rank_bad_input"}
+    assert all(value > 0 for value in report["cpu_us"].values())
+    assert report["build_s"] > 0 and report["bad_input_ratio"] > 0

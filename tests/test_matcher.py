@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -123,10 +122,9 @@ JUNK = {
 
 
 @pytest.mark.parametrize("name", sorted(JUNK))
-def test_junk_gets_low_confidence_quickly_and_never_raises(matcher: Matcher, name: str) -> None:
-    started = time.perf_counter()
+def test_junk_gets_low_confidence_and_never_raises(matcher: Matcher, name: str) -> None:
+    """How quickly: ``bench/reply_cost.py`` (the matcher on such input against ordinary questions)."""
     ranked = matcher.rank(JUNK[name])
-    assert time.perf_counter() - started < 0.05
     assert all(c.confidence < DEFAULT_THRESHOLD for c in ranked)
 
 
@@ -182,14 +180,3 @@ def test_degenerate_intent_sets_do_not_break() -> None:
     on_topic = single.rank("when are you open")[0].confidence
     off_topic = single.rank("tell me a joke about cats")
     assert not off_topic or off_topic[0].confidence < on_topic
-
-
-def test_clinic_sized_build_is_fast() -> None:
-    """The server rebuilds on reload: ~30 intents x 15 examples must take well under a second."""
-    rng = random.Random(1)
-    words = [f"w{i}" for i in range(400)]
-    examples = [(" ".join(rng.choices(words, k=rng.randint(3, 9))) + f" topic{i}", f"intent{i}")
-                for i in range(30) for _ in range(15)]
-    started = time.perf_counter()
-    Matcher.build(examples)
-    assert time.perf_counter() - started < 2.0  # measured ~0.2 s; slack for a loaded CI machine
