@@ -39,6 +39,37 @@ def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHATBOT_EVENT_LOOP", "trio")
     with pytest.raises(SystemExit, match="CHATBOT_EVENT_LOOP"):
         config.Settings.from_env()
+    monkeypatch.setenv("CHATBOT_EVENT_LOOP", "auto")
+    monkeypatch.setenv("CHATBOT_THRESHOLD", "2")
+    with pytest.raises(SystemExit, match="CHATBOT_THRESHOLD='2': expected a number from 0 to 1"):
+        config.Settings.from_env()
+
+
+@pytest.mark.parametrize(("flag", "value", "expected"), [
+    ("--port", "-5", "expected a whole number from 0 to 65535"),
+    ("--port", "eighty", "expected a whole number from 0 to 65535"),
+    ("--workers", "0", "expected a whole number from 1"),
+    ("--agent-capacity", "0", "expected a whole number from 1"),
+    ("--rate-per-second", "0", "expected a number above 0"),
+    ("--idle-seconds", "nan", "expected a number above 0"),
+    ("--threshold", "7", "expected a number from 0 to 1"),
+    ("--routing", "sometimes", "expected manual or auto"),
+    ("--event-loop", "trio", "expected auto, uvloop or asyncio"),
+])
+def test_a_bad_flag_is_refused_with_what_it_expects(capsys: pytest.CaptureFixture[str], flag: str, value: str,
+                                                     expected: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["serve", flag, value])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: '{value}': {expected}" in capsys.readouterr().err
+
+
+def test_limits_at_their_bounds_are_accepted() -> None:
+    args = build_parser().parse_args(["serve", "--port", "0", "--workers", "1", "--threshold", "1",
+                                      "--agent-grace-seconds", "0", "--rate-per-second", "0.1"])
+    settings = config.load(args)
+    assert (settings.port, settings.workers, settings.threshold) == (0, 1, 1.0)
+    assert (settings.agent_grace_seconds, settings.rate_per_second) == (0.0, 0.1)
 
 
 @pytest.mark.parametrize(("choice", "expected"), [("auto", "uvloop"), ("uvloop", "uvloop"), ("asyncio", "asyncio")])
