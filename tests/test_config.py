@@ -27,21 +27,16 @@ def test_variables_override_defaults_and_flags_override_variables(monkeypatch: p
     assert settings.host == "127.0.0.1"
 
 
-def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CHATBOT_PORT", "eighty")
-    with pytest.raises(SystemExit, match="CHATBOT_PORT"):
-        config.Settings.from_env()
-    monkeypatch.setenv("CHATBOT_PORT", "80")
-    monkeypatch.setenv("CHATBOT_ROUTING", "sometimes")
-    with pytest.raises(SystemExit, match="CHATBOT_ROUTING"):
-        config.Settings.from_env()
-    monkeypatch.setenv("CHATBOT_ROUTING", "manual")
-    monkeypatch.setenv("CHATBOT_EVENT_LOOP", "trio")
-    with pytest.raises(SystemExit, match="CHATBOT_EVENT_LOOP"):
-        config.Settings.from_env()
-    monkeypatch.setenv("CHATBOT_EVENT_LOOP", "auto")
-    monkeypatch.setenv("CHATBOT_THRESHOLD", "2")
-    with pytest.raises(SystemExit, match="CHATBOT_THRESHOLD='2': expected a number from 0 to 1"):
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("CHATBOT_PORT", "eighty", "expected a whole number from 0 to 65535"),
+    ("CHATBOT_ROUTING", "sometimes", "expected manual or auto"),
+    ("CHATBOT_EVENT_LOOP", "trio", "expected auto, uvloop or asyncio"),
+    ("CHATBOT_THRESHOLD", "2", "expected a number from 0 to 1"),
+])
+def test_a_bad_variable_is_named_with_what_it_expects(monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
+                                                       expected: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit, match=f"{variable}='{value}': {expected}"):
         config.Settings.from_env()
 
 
