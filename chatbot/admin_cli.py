@@ -31,6 +31,7 @@ from chatbot.matcher import DEFAULT_THRESHOLD
 from chatbot.models import utcnow
 from chatbot.overlap import closer_elsewhere
 from chatbot.store import Store
+from chatbot.values import flag, whole_number
 
 
 def _duration(text: str) -> timedelta:
@@ -246,7 +247,7 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     trial = actions.add_parser("try", help="what the bot would do with a message")
     trial.add_argument("text")
     trial.add_argument("--lang", choices=("en", "es"), default="en", help="the conversation's language")
-    trial.add_argument("--top", type=int, default=5, help="how many intents to rank")
+    trial.add_argument("--top", type=flag(whole_number(1)), default=5, help="how many intents to rank")
     _setting(trial, "intents_dir")
     _setting(trial, "threshold")
     trial.set_defaults(func=_try)
@@ -264,9 +265,9 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
 def _register_data(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     report = commands.add_parser("unanswered", help="messages the bot could not answer, grouped by similarity")
     report.add_argument("--since", type=_duration, default=_duration("7d"), help="e.g. 12h, 7d (default 7d)")
-    report.add_argument("--limit", type=int, default=20, help="groups to print (default 20)")
+    report.add_argument("--limit", type=flag(whole_number(1)), default=20, help="groups to print (default 20)")
     report.add_argument("--yaml", type=Path, metavar="DIR", help="write a draft intent file per group into DIR")
-    report.add_argument("--min-count", type=int, default=2, help="draft only groups this large (default 2)")
+    report.add_argument("--min-count", type=flag(whole_number(1)), default=2, help="draft only groups this large (default 2)")
     config.add_database_argument(report)
     report.set_defaults(func=_with_store(_unanswered))
 

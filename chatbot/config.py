@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from chatbot.values import flag, number, whole_number
 
 
 @dataclass(frozen=True)
@@ -49,40 +50,6 @@ def _boolean(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
-    """A parser of whole numbers from ``low`` (to ``high``), whose error says what it expects."""
-    expected = f"expected a whole number from {low}" + (f" to {high}" if high is not None else "")
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise ValueError(expected) from None
-        if number < low or (high is not None and number > high):
-            raise ValueError(expected)
-        return number
-
-    return parse
-
-
-def _number(low: float, high: float | None = None, above: bool = False) -> Callable[[str], float]:
-    """A parser of numbers from ``low`` (or ``above`` it, to ``high``), whose error says what it expects."""
-    expected = f"expected a number {'above' if above else 'from'} {low:g}"
-    expected += f" to {high:g}" if high is not None else ""
-
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(expected) from None
-        too_low = number <= low if above else number < low
-        if not math.isfinite(number) or too_low or (high is not None and number > high):
-            raise ValueError(expected)
-        return number
-
-    return parse
-
-
 def _routing(value: str) -> str:
     if value not in ("manual", "auto"):
         raise ValueError("expected manual or auto")
@@ -101,36 +68,36 @@ def _origins(value: str) -> tuple[str, ...]:
 
 OPTIONS: tuple[Option, ...] = (
     Option("host", str, "address to listen on"),
-    Option("port", _whole_number(0, 65535), "TCP port to listen on"),
+    Option("port", whole_number(0, 65535), "TCP port to listen on"),
     Option("database_url", str, "SQLAlchemy async URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB"),
     Option("intents_dir", Path, "folder of intent YAML files", alias="--intents"),
     Option("transcripts_dir", Path, "folder where closed conversations' transcripts are written"),
     Option("admin_token", str, "bearer token for /admin/ endpoints; empty disables the admin API"),
     Option("log_level", str, "DEBUG, INFO, WARNING or ERROR (visitor text is logged at DEBUG only)"),
-    Option("threshold", _number(0, 1),
+    Option("threshold", number(0, 1),
            "confidence below which the bot hands off (default: the matcher's calibrated value)"),
-    Option("rate_burst", _whole_number(1), "messages a conversation may send in a burst"),
-    Option("rate_per_second", _number(0, above=True), "sustained messages per second per conversation"),
+    Option("rate_burst", whole_number(1), "messages a conversation may send in a burst"),
+    Option("rate_per_second", number(0, above=True), "sustained messages per second per conversation"),
     Option("allowed_origins", _origins, "comma-separated origins allowed for Socket.IO and CORS, * for any"),
     Option("redis_url", str, "redis://HOST:PORT/DB to share Socket.IO events across processes; empty = one process"),
     Option("redis_prefix", str, "prefix of every Redis key and of the Socket.IO channel (one per deployment)"),
     Option("event_loop", _event_loop, "auto (uvloop where installed, else asyncio), uvloop or asyncio: uvloop spends "
            "8-14% less CPU per reply (docs/performance.md)"),
-    Option("workers", _whole_number(1),
+    Option("workers", whole_number(1),
            "server processes sharing the port (SO_REUSEPORT); more than 1 needs CHATBOT_REDIS_URL"),
-    Option("max_connections_per_ip", _whole_number(1), "open sockets one address may hold on one process"),
-    Option("new_conversations_per_minute", _whole_number(1), "new conversations one address may start per minute"),
-    Option("failed_sign_ins_per_minute", _whole_number(1),
+    Option("max_connections_per_ip", whole_number(1), "open sockets one address may hold on one process"),
+    Option("new_conversations_per_minute", whole_number(1), "new conversations one address may start per minute"),
+    Option("failed_sign_ins_per_minute", whole_number(1),
            "failed representative or admin sign-ins one address may make before it is blocked for a minute"),
     Option("trust_proxy", _boolean, "take the client address from X-Forwarded-For (only behind your own proxy)"),
     Option("hours_file", Path, "YAML file of representatives' business hours (docs/hours.md); empty = always open"),
     Option("routing", _routing, "manual (representatives take from the queue) or auto (conversations are offered)"),
-    Option("offer_seconds", _number(0, above=True), "auto routing: how long a representative has to accept an offer"),
-    Option("agent_capacity", _whole_number(1), "conversations a representative may hold at once"),
-    Option("agent_grace_seconds", _number(0), "how long a disconnected representative keeps their conversations"),
-    Option("idle_bot_seconds", _number(0, above=True),
+    Option("offer_seconds", number(0, above=True), "auto routing: how long a representative has to accept an offer"),
+    Option("agent_capacity", whole_number(1), "conversations a representative may hold at once"),
+    Option("agent_grace_seconds", number(0), "how long a disconnected representative keeps their conversations"),
+    Option("idle_bot_seconds", number(0, above=True),
            "close a conversation in state bot after this long without a message"),
-    Option("idle_seconds", _number(0, above=True),
+    Option("idle_seconds", number(0, above=True),
            "close a queued or agent conversation after this long without a message"),
 )
 
@@ -193,19 +160,6 @@ def _parse(option: Option, raw: str) -> Any:
         raise SystemExit(f"{option.env}={raw!r}: {exc}") from None
 
 
-def _flag_type(option: Option) -> Callable[[str], Any]:
-    """The option's parser, with its own words on a bad value ("expected manual or auto"), not argparse's
-    "invalid _routing value"."""
-
-    def parse(raw: str) -> Any:
-        try:
-            return option.parse(raw)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{raw!r}: {exc}") from None
-
-    return parse
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per setting; unset flags stay ``None`` so the environment shows through."""
     for option in OPTIONS:
@@ -213,7 +167,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             *flags,
             dest=option.name,
-            type=_flag_type(option),
+            type=flag(option.parse),
             default=None,
             help=f"{option.help} [{option.env}, default {option.default!r}]",
         )

@@ -25,6 +25,7 @@ import numpy as np
 
 from chatbot.matcher import Matcher
 from chatbot.matcher.calibration import OOS_SHARE
+from chatbot.values import flag, number, whole_number
 
 Rows = list[tuple[str, str]]
 _REQUIRED = ("train", "val", "oos_val")
@@ -310,29 +311,15 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
-def _fraction(value: str) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return number
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``eval`` to the ``chatbot`` command."""
     parser = subparsers.add_parser("eval", help="measure the intent matcher on a CLINC150-layout file",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", metavar="DATA.json", help="train/val/oos_train/oos_val (and optionally test/oos_test)")
     parser.add_argument("--json", action="store_true", help="print one JSON line with the figures, no table or bar")
-    parser.add_argument("--shots", type=_positive_int, help="train on only this many examples per intent")
+    parser.add_argument("--shots", type=flag(whole_number(1)), help="train on only this many examples per intent")
     parser.add_argument("--seed", type=int, default=0, help="seed for --shots (default 0)")
-    parser.add_argument("--min-oos-recall", type=_fraction,
+    parser.add_argument("--min-oos-recall", type=flag(number(0, 1)),
                         help="choose the threshold with the best in-scope accuracy handing off at least this share "
                              "of val's out-of-scope queries (default: best accuracy at a 20%% out-of-scope share)")
     parser.set_defaults(func=_run)

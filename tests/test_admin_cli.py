@@ -224,6 +224,18 @@ def test_bad_durations_are_refused_by_the_parser(capsys) -> None:
     assert "is not a duration" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [
+    ("unanswered", "--limit", "-3"),  # used to print all but the last three groups
+    ("unanswered", "--min-count", "0"),
+    ("intents", "try", "--top", "0", "hello"),
+])
+def test_counts_below_one_are_refused_with_what_is_expected(capsys, argv: tuple[str, ...]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli(*argv)
+    assert exit_info.value.code == 2
+    assert "expected a whole number from 1" in capsys.readouterr().err
+
+
 # -- transcripts and conversations ---------------------------------------------------------------
 
 
