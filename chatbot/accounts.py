@@ -89,6 +89,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     ):
         action_parser = actions.add_parser(action, help=text)
         action_parser.add_argument("name", type=_valid_name)
-        config.add_database_argument(action_parser)
-    config.add_database_argument(actions.add_parser("list", help="list representatives"))
+        config.add_setting(action_parser, "database_url")
+    config.add_setting(actions.add_parser("list", help="list representatives"), "database_url")
     parser.set_defaults(func=_main)

@@ -41,13 +41,6 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _setting(parser: argparse.ArgumentParser, name: str) -> None:
-    """The flag of one setting (``config.OPTIONS``), so its ``CHATBOT_*`` variable applies as for ``serve``."""
-    option = next(o for o in config.OPTIONS if o.name == name)
-    flags = (option.flag, option.alias) if option.alias else (option.flag,)
-    parser.add_argument(*flags, dest=option.name, type=option.parse, default=None, help=f"{option.help} [{option.env}]")
-
-
 # -- intents ------------------------------------------------------------------
 
 
@@ -248,14 +241,14 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     trial.add_argument("text")
     trial.add_argument("--lang", choices=("en", "es"), default="en", help="the conversation's language")
     trial.add_argument("--top", type=flag(whole_number(1)), default=5, help="how many intents to rank")
-    _setting(trial, "intents_dir")
-    _setting(trial, "threshold")
+    config.add_setting(trial, "intents_dir")
+    config.add_setting(trial, "threshold")
     trial.set_defaults(func=_try)
     evaluate = actions.add_parser("eval", help="hold out each example: accuracy, confused intents, the threshold")
     evaluate.add_argument("directory", nargs="?", type=Path, help="the intent folder [CHATBOT_INTENTS_DIR]")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON line, no table or bar")
     evaluate.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the trade-off curve (needs matplotlib)")
-    _setting(evaluate, "threshold")
+    config.add_setting(evaluate, "threshold")
     evaluate.set_defaults(func=_eval)
     reload = actions.add_parser("reload", help="ask the running server to reload its intent folder")
     reload.add_argument("--url", help="the server's base URL [default: http://CHATBOT_HOST:CHATBOT_PORT]")
@@ -267,8 +260,9 @@ def _register_data(commands: argparse._SubParsersAction) -> None:  # type: ignor
     report.add_argument("--since", type=_duration, default=_duration("7d"), help="e.g. 12h, 7d (default 7d)")
     report.add_argument("--limit", type=flag(whole_number(1)), default=20, help="groups to print (default 20)")
     report.add_argument("--yaml", type=Path, metavar="DIR", help="write a draft intent file per group into DIR")
-    report.add_argument("--min-count", type=flag(whole_number(1)), default=2, help="draft only groups this large (default 2)")
-    config.add_database_argument(report)
+    report.add_argument("--min-count", type=flag(whole_number(1)), default=2,
+                        help="draft only groups this large (default 2)")
+    config.add_setting(report, "database_url")
     report.set_defaults(func=_with_store(_unanswered))
 
     saved = commands.add_parser("transcripts", help="export or purge stored conversations")
@@ -289,8 +283,8 @@ def _register_data(commands: argparse._SubParsersAction) -> None:  # type: ignor
     erase.add_argument("id")
     erase.set_defaults(func=_with_store(_delete))
     for parser in (export, purge, erase):
-        config.add_database_argument(parser)
-        _setting(parser, "transcripts_dir")
+        config.add_setting(parser, "database_url")
+        config.add_setting(parser, "transcripts_dir")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -163,20 +163,23 @@ def _parse(option: Option, raw: str) -> Any:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per setting; unset flags stay ``None`` so the environment shows through."""
     for option in OPTIONS:
-        flags = (option.flag, option.alias) if option.alias else (option.flag,)
-        parser.add_argument(
-            *flags,
-            dest=option.name,
-            type=flag(option.parse),
-            default=None,
-            help=f"{option.help} [{option.env}, default {option.default!r}]",
-        )
+        _add(parser, option)
 
 
-def add_database_argument(parser: argparse.ArgumentParser) -> None:
-    """Just ``--database-url``, for the commands that only need the database."""
-    option = next(o for o in OPTIONS if o.name == "database_url")
-    parser.add_argument(option.flag, dest=option.name, default=None, help=f"{option.help} [{option.env}]")
+def add_setting(parser: argparse.ArgumentParser, name: str) -> None:
+    """The flag of one setting, for the commands that need only a few (its ``CHATBOT_*`` variable applies too)."""
+    _add(parser, next(o for o in OPTIONS if o.name == name))
+
+
+def _add(parser: argparse.ArgumentParser, option: Option) -> None:
+    flags = (option.flag, option.alias) if option.alias else (option.flag,)
+    parser.add_argument(
+        *flags,
+        dest=option.name,
+        type=flag(option.parse),
+        default=None,
+        help=f"{option.help} [{option.env}, default {option.default!r}]",
+    )
 
 
 def as_arguments(args: argparse.Namespace) -> list[str]:

@@ -94,5 +94,5 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         ("upgrade", "upgrade the schema to the newest revision"),
         ("current", "print the schema's revision"),
     ):
-        config.add_database_argument(actions.add_parser(action, help=text))
+        config.add_setting(actions.add_parser(action, help=text), "database_url")
     parser.set_defaults(func=lambda args: asyncio.run(_command(args)))

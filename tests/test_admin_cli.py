@@ -236,6 +236,13 @@ def test_counts_below_one_are_refused_with_what_is_expected(capsys, argv: tuple[
     assert "expected a whole number from 1" in capsys.readouterr().err
 
 
+def test_a_setting_given_to_an_admin_command_is_checked_as_for_serve(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli("intents", "try", "--threshold", "7", "hello")
+    assert exit_info.value.code == 2
+    assert "argument --threshold: '7': expected a number from 0 to 1" in capsys.readouterr().err
+
+
 # -- transcripts and conversations ---------------------------------------------------------------
 
 
