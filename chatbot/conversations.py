@@ -200,6 +200,7 @@ class ConversationService:
             intent=reply.intent,
             confidence=reply.confidence,
             quick_replies=reply.quick_replies,
+            intents=reply.intents,
         )
 
     async def hand_off(

@@ -111,6 +111,8 @@ class Message(Base):
     agent_id: Mapped[str | None] = mapped_column(String(32))
     agent_name: Mapped[str | None] = mapped_column(String(80))
     quick_replies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    intents: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    """Every intent a bot reply answers, when it answers two questions at once; else empty (``intent`` says)."""
 
 
 class StateChange(Base):

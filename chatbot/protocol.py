@@ -208,6 +208,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "confidence": message.confidence,
         "agent": agent_ref(message.agent_id, message.agent_name),
         "quick_replies": list(message.quick_replies or []),
+        "intents": list(message.intents or []),
     }
 
 

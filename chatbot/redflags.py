@@ -37,6 +37,8 @@ MAX_SCAN_CHARS = 4000
 CATEGORIES = (
     "self_harm",
     "chest_breathing",
+    "stroke",
+    "headache",
     "bladder_bowel",
     "saddle_numbness",
     "sudden_weakness",
@@ -108,6 +110,9 @@ PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"no quiero (?:seguir )?viv\w*|sin ganas de vivir|no vale la pena vivir|no tiene sentido vivir",
             r"(?:hacerme|hacerse) dano|lastimarme a (?:mi|proposito)|quiero lastimarme|autolesi\w*|sobredosis",
             r"cortarme(?! (?:el|la|las|los) (?:pelo|cabello|unas|barba|flequillo))",
+            r"(?:goodbye|farewell|suicide) (?:notes?|letters?)|wrote (?:a|my) (?:last )?(?:note|letter) to (?:my )?"
+            r"(?:family|kids|wife|husband)|(?:standing|stand|sitting|am) on (?:the|a) (?:edge|ledge|bridge|roof)|"
+            r"cartas? de despedida|nota de despedida|(?:parad[oa]|estoy) (?:en|sobre) (?:el|un) (?:puente|borde|techo)",
         ),
         (),
     ),
@@ -133,6 +138,35 @@ PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"ataque (?:al |de )?corazon|ataque cardiaco|infarto|paro cardi\w*",
         ),
     ),
+    "stroke": (
+        (
+            rf"strokes?(?! of (?:luck|genius))|(?:face|mouth|smile) {gap(2)}(?:droop\w*|drooping|sagging|crooked|numb)|"
+            rf"(?:slurr\w*|garbled) {gap(1)}(?:speech|words|talk\w*)|(?:speech|words) {gap(2)}slurr\w*",
+            rf"(?:one|left|right) side of (?:my|his|her|the) (?:body|face) {gap(3)}(?:weak\w*|numb\w*|droop\w*|"
+            r"paraly\w*|not working)",
+            r"(?:derrame|infarto) cerebral|accidente cerebrovascular|ictus|embolia|"
+            rf"(?:cara|boca) {gap(2)}(?:caida|torcida|chueca|paralizada|dormida)|"
+            r"(?:arrastr\w*|trab\w*) (?:las )?palabras|no puedo hablar bien|habla arrastrada|no me salen las palabras|"
+            r"(?:durmio|dormido|dormida|entumecio|paralizo|adormecio) (?:la |el )?(?:mitad|lado) (?:del|de mi|de la) "
+            r"(?:cuerpo|cara)|"
+            rf"(?:mitad|lado) (?:del|de mi) (?:cuerpo|cara) {gap(2)}(?:dormid\w*|entumec\w*|paraliz\w*|debil|sin fuerza)|"
+            rf"(?:half|side) of (?:my|his|her|the) (?:body|face) {gap(2)}(?:numb|asleep|weak|paraly\w*|droop\w*)",
+        ),
+        (),
+    ),
+    "headache": (
+        (
+            rf"(?:worst|worse|most painful|biggest) {gap(2)}headache {gap(2)}(?:of )?(?:my|his|her) (?:life|entire life)",
+            rf"(?:sudden|suddenly|explosive|thunderclap|exploding) {gap(3)}(?:headache|head ache|migraine)",
+            r"headache (?:hit|came on|started) (?:like|out of nowhere|all at once|suddenly)",
+            r"never (?:had|felt) (?:a )?(?:headache|head pain|pain in my head) like this|"
+            r"nunca (?:habia tenido|he tenido|tuve) un dolor de cabeza (?:asi|como este|igual)",
+            rf"(?:peor|mas fuerte) dolor de cabeza {gap(2)}(?:de )?(?:mi|su) vida",
+            rf"dolor de cabeza {gap(2)}(?:repentino|subito|explosivo|de golpe|como un trueno|como un rayo)",
+            rf"(?:de repente|de golpe|repentinamente) {gap(3)}dolor de cabeza",
+        ),
+        (),
+    ),
     "bladder_bowel": (
         (
             r"incontinen\w*",
@@ -144,6 +178,7 @@ PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"piss\w*|bathroom|toilet)",
             r"(?:no|lost|losing|lose|loss of) control (?:of |over )?(?:my |the )?(?:pee\w*|urin\w*|poop\w*|stool)",
             rf"{CANT} {gap(2)}(?:pee|urinate|piss|poop|empty my {BLADDER}|go to the (?:bathroom|toilet))",
+            rf"{CANT} (?:tell|feel|sense) when (?:i|I) (?:need|have) to (?:go|pee|poop|urinate)",
             r"(?:wet|peed|pee|peeing|pooped|poop|pooping|soiled|pissed|pissing|shit|shat) "
             r"(?:my ?self|my self|my (?:pants|bed|underwear)|the bed)",
             rf"(?:leak\w*|dribbl\w*) {gap(2)}(?:urine|pee|stool)|(?:urine|pee|stool) {gap(1)}leak\w*|"
@@ -252,7 +287,15 @@ BENIGN = re.compile(
     r"(?:fall|falls|falling|fell) (?:in love|for it|behind|apart|short|ill|sick|silent|into place)|"
     r"by accident|por accidente|(?:cabin|spring) fever|"
     r"(?:gives?|gave|giving|sends?|sent) me (?:the )?chills|chills down my spine|"
-    r"caida (?:del|de la|de) (?:pelo|cabello|tarde|noche|bolsa|precios)|me (?:da|dan|dio) escalofrios"
+    r"caida (?:del|de la|de) (?:pelo|cabello|tarde|noche|bolsa|precios)|me (?:da|dan|dio) escalofrios|"
+    # figures of speech
+    r"(?:almost|nearly|about to) (?:had|have|gave me|give me|give) a heart attack|suicide squad|"
+    r"(?:scared|bored|tired|worried|laughing|laughed) (?:my ?self )?to death|dead tired|dying (?:of|from) laughter|"
+    r"(?:fell|falling|fall) (?:down|over|off (?:my|the) chair) laugh\w*|lost my breath laugh\w*|"
+    r"me (?:caigo|estoy cayendo|cai) de (?:la )?(?:sueno|risa|cansancio)|me (?:muero|mori|estoy muriendo) de (?:risa|ganas|"
+    r"hambre|sueno|calor|frio|verguenza|aburrimiento)|me ahog\w* en (?:\w+ )?(?:informacion|trabajo|papeles|deudas)|"
+    r"paralizad[oa] (?:por|de) (?:la )?(?:indecision|miedo|nervios|duda)|me (?:rompi|rompo) la cabeza pensando|"
+    r"casi me (?:da|dio) (?:un )?(?:infarto|ataque)|(?:me estoy )?asfixiando (?:de|con|en) (?:este|el|la|esta) calor"
     r")\b"
 )
 
@@ -307,6 +350,11 @@ def _blank(match: re.Match[str]) -> str:
     return " ".join("x" * len(word) for word in match.group().split())
 
 
+def without_benign(text: str) -> str:
+    """``text`` normalised, with the harmless phrases (``BENIGN``) blanked out: for the semantic detector too."""
+    return BENIGN.sub(_blank, normalize(text[:MAX_SCAN_CHARS]))
+
+
 def _negated(words: list[str], start: int) -> bool:
     """True when one of the three words before ``start`` denies what follows ("no fever", "sin fiebre")."""
     for index in range(start - 1, max(start - 4, -1), -1):
@@ -339,12 +387,17 @@ class _Message:
         return " ".join(self.original[self.word_at(match.start()) : self.word_at(match.end() - 1) + 1])
 
 
-def detect(text: str) -> RedFlag | None:
-    """The first red flag in ``text`` by category priority, or None. Never raises; bounded work on any input."""
+def detect(text: str, categories: frozenset[str] | None = None) -> RedFlag | None:
+    """The first red flag in ``text`` by category priority (of ``categories``, default all), or None.
+
+    Never raises; bounded work on any input.
+    """
     if not isinstance(text, str):
         return None
     message = _Message(text)
     for category, always, negatable in _COMPILED:
+        if categories is not None and category not in categories:
+            continue
         if always is not None:
             match = always.search(message.text)
             if match is not None:

@@ -18,7 +18,7 @@ from tests.processes import redis_prefix
 
 TOKEN = "test-admin-token"  # the conftest settings' admin token
 SHOES = ["do you sell shoes", "do you sell running shoes?", "where can I buy shoes"]
-PIZZA = ["can you order me a pizza", "pizza delivery tonight"]
+PIZZA = ["what pizza toppings do you like", "pizza delivery tonight"]
 
 
 @dataclass

@@ -71,6 +71,14 @@ POSITIVES = [
     ("me cai de la bici ayer", "trauma"),
     ("me atropelló un carro", "trauma"),
     # fever
+    # stroke and thunderclap headache
+    ("my face is drooping on one side", "stroke"),
+    ("his speech is slurred and his arm is weak", "stroke"),
+    ("se me durmió la mitad del cuerpo", "stroke"),
+    ("I think I'm having a stroke", "stroke"),
+    ("worst headache of my life came on suddenly", "headache"),
+    ("never had a headache like this before", "headache"),
+    ("el peor dolor de cabeza de mi vida", "headache"),
     ("I have a fever and back pain", "fever"),
     ("my back hurts and i have a fevr", "fever"),
     ("running a high temperature with back pain", "fever"),

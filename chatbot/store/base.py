@@ -59,6 +59,7 @@ class NewMessage:
     agent_id: str | None = None
     agent_name: str | None = None
     quick_replies: Sequence[str] = ()
+    intents: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
