@@ -29,7 +29,7 @@ SUFFIXES = (".yaml", ".yml")
 
 _ID = re.compile(r"[a-z0-9_]+")
 _TOP_KEYS = ("id", "action", *LANGUAGES)
-_LANG_KEYS = ("examples", "answer", "quick_replies")
+_LANG_KEYS = ("examples", "answer", "quick_replies", "synonyms")
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _Field = tuple[yaml.Node, yaml.Node]  # (key node, value node)
@@ -42,6 +42,8 @@ class Localized:
     examples: tuple[str, ...]
     answer: str
     quick_replies: tuple[str, ...]
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``{term: variants}``: everyday words read as the term (``chatbot.understanding.vocabulary``)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class _File:
     id: str | None = None
     id_line: int = 1
     examples: list[tuple[str, str, int]] = field(default_factory=list)  # (lang, text, line)
+    variants: list[tuple[str, str, str, int]] = field(default_factory=list)  # (lang, variant, term, line)
 
     def fail(self, at: int | yaml.Node, message: str) -> None:
         """Record a problem at a line number, or at the line where a YAML node starts."""
@@ -224,9 +227,48 @@ def _localized(file: _File, lang: str, key: yaml.Node, node: yaml.Node) -> Local
             file.fail(key_node, f"{count} example(s) {where}: at least {MIN_EXAMPLES} are needed (10+ match better)")
     answer = _text(file, fields, "answer", where)
     replies = _strings(file, fields, "quick_replies", where)
-    if len(file.problems) > before or examples is None or answer is None or replies is None:
+    synonyms = _synonyms(file, lang, fields, [t for t, _ in examples or []])
+    if len(file.problems) > before or examples is None or answer is None or replies is None or synonyms is None:
         return None
-    return Localized(tuple(t for t, _ in examples), answer, tuple(t for t, _ in replies))
+    return Localized(tuple(t for t, _ in examples), answer, tuple(t for t, _ in replies), synonyms)
+
+
+def _synonyms(file: _File, lang: str, fields: dict[str, _Field], examples: list[str]
+              ) -> dict[str, tuple[str, ...]] | None:
+    """``synonyms:``, a mapping of term -> list of variants; None (and problems) when malformed.
+
+    A term must occur (as whole words) in one of the intent's examples of the
+    same language, or its variants would lead nowhere; a variant may not be
+    its own term. Variants given twice are reported across files (``_clashing_variants``).
+    """
+    where = f"in {lang!r}"
+    if "synonyms" not in fields or fields["synonyms"][1].tag == _NULL:
+        return {}
+    node = fields["synonyms"][1]
+    if not isinstance(node, yaml.MappingNode):
+        file.fail(node, f"'synonyms' {where} must be a mapping of term: [variants], found {_kind(node)}")
+        return None
+    before = len(file.problems)
+    spoken = [f" {normalize(example)} " for example in examples]
+    table: dict[str, tuple[str, ...]] = {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag != _STR or not normalize(key.value):
+            file.fail(key, f"a synonym term {where} must be text with at least one word, found {_kind(key)}")
+            continue
+        term = key.value
+        if not any(f" {normalize(term)} " in example for example in spoken):
+            file.fail(key, f"synonym term {term!r} {where} is in none of this intent's examples")
+        variants = _strings(file, {"variants": (key, value)}, "variants", f"of synonym {term!r} {where}")
+        if variants is None:
+            continue
+        if not variants:
+            file.fail(key, f"synonym term {term!r} {where} has no variants")
+        for variant, line in variants:
+            if normalize(variant) == normalize(term):
+                file.fail(line, f"variant {variant!r} {where} is the same as its term")
+            file.variants.append((lang, variant, term, line))
+        table[term] = tuple(variant for variant, _ in variants)
+    return table if len(file.problems) == before else None
 
 
 def _identity(file: _File, fields: dict[str, _Field]) -> tuple[str | None, str | None]:
@@ -311,6 +353,23 @@ def _duplicate_examples(files: list[_File]) -> list[Problem]:
     return problems
 
 
+def _clashing_variants(files: list[_File]) -> list[Problem]:
+    """A variant given two different terms (in one language): the rewrite could only follow one of them."""
+    places: dict[tuple[str, str], list[tuple[_File, str, int]]] = defaultdict(list)
+    for file in files:
+        for lang, variant, term, line in file.variants:
+            places[(lang, normalize(variant))].append((file, term, line))
+    problems = []
+    for (lang, _), found in places.items():
+        if len({normalize(term) for _, term, _ in found}) < 2:
+            continue
+        for file, term, line in found:
+            others = ", ".join(f"{o.path}:{o_line} ({o_term!r})" for o, o_term, o_line in found if o_line != line
+                               or o is not file)
+            problems.append(Problem(file.path, line, f"variant given another term ({lang}): {others}"))
+    return problems
+
+
 def _intent_files(directory: Path) -> list[Path] | Problem:
     """The ``*.yaml``/``*.yml`` files, sorted; hidden files (editor lock files) are skipped."""
     if not directory.exists():
@@ -339,7 +398,7 @@ def check_directory(directory: str | Path) -> tuple[list[Intent], list[Problem]]
     files = [file for file, _ in checked]
     problems = [problem for file in files for problem in file.problems]
     id_problems, dropped = _duplicate_ids(files)
-    problems += id_problems + _duplicate_examples(files)
+    problems += id_problems + _duplicate_examples(files) + _clashing_variants(files)
     problems.sort(key=lambda p: (p.path, p.line))
     intents = [intent for _, intent in checked if intent is not None and intent.path not in dropped]
     return intents, problems

@@ -101,7 +101,7 @@ def test_check_of_a_missing_folder_fails_cleanly(tmp_path: Path, capsys) -> None
     assert "nowhere" in capsys.readouterr().out
 
 
-def test_check_warns_about_an_example_closer_to_another_intent(tmp_path: Path, capsys) -> None:
+def test_check_warns_about_an_example_another_intent_would_answer(tmp_path: Path, capsys) -> None:
     folder = tmp_path / "baking"
     folder.mkdir()
     misplaced = "how long should banana bread bake"
@@ -113,7 +113,7 @@ def test_check_warns_about_an_example_closer_to_another_intent(tmp_path: Path, c
     assert cli("intents", "check", str(folder)) == 0
 
     out = capsys.readouterr().out
-    assert f"{cakes}:{line}: example {misplaced!r} (en) is closer to intent bread" in out
+    assert f"{cakes}:{line}: example {misplaced!r} (en) would be answered by intent bread" in out
     assert cli("intents", "check", "--strict", str(folder)) == 1
 
 
@@ -178,7 +178,7 @@ async def test_reload_command_says_when_the_server_is_not_there(monkeypatch, cap
 async def test_unanswered_prints_the_groups_and_writes_draft_intents(
     server: Server, visitors, tmp_path: Path, capsys
 ) -> None:
-    await unanswered_by(visitors, server, [*SHOES, "can you order me a pizza"])
+    await unanswered_by(visitors, server, [*SHOES, "what pizza toppings do you like"])
     drafts = tmp_path / "drafts"
 
     code = await cli_in_thread(
