@@ -112,6 +112,12 @@ PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"cortarme(?! (?:el|la|las|los) (?:pelo|cabello|unas|barba|flequillo))",
             r"(?:goodbye|farewell|suicide) (?:notes?|letters?)|wrote (?:a|my) (?:last )?(?:note|letter) to (?:my )?"
             r"(?:family|kids|wife|husband)|(?:standing|stand|sitting|am) on (?:the|a) (?:edge|ledge|bridge|roof)|"
+            r"how many (?:\w+ ){0,2}(?:pills|tablets|tylenol|advil|sleeping pills|meds|painkillers) (?:it )?(?:would|will|"
+            r"does it) (?:it )?take|enough (?:\w+ ){0,2}(?:pills|tablets|tylenol|meds|painkillers) (?:to|in|at|saved)|"
+            r"(?:took|take|taking|got|get|have|holding|loaded|load|bought|buy) (?:\w+ ){0,3}(?:gun|pistol|rifle|firearm)s?"
+            r"(?! (?:range|license|show|safety class))|won ?t be (?:around|here) (?:to|much|anymore|for)|"
+            r"cuantas pastillas (?:\w+ ){0,2}(?:necesito|harian falta|hacen falta)|"
+            r"(?:saque|tengo|compre|cargue) (?:\w+ ){0,3}(?:pistola|arma|escopeta|rifle)|no voy a estar (?:aqui|para)|"
             r"cartas? de despedida|nota de despedida|(?:parad[oa]|estoy) (?:en|sobre) (?:el|un) (?:puente|borde|techo)",
         ),
         (),
