@@ -39,14 +39,15 @@ from chatbot.understanding.banks import bank
 from chatbot.understanding.classifier import NONE, SentenceClassifier
 from chatbot.understanding.sentences import clauses, denies, scan_units
 
-THRESHOLD = 0.7
+THRESHOLD = 0.9
 """Margin of the best emergency label over "none" above which a sentence is a red flag."""
 NEVER_DENIED = frozenset({"self_harm"})
 _ALL = frozenset(redflags.CATEGORIES)
 LONG_PAST = _ALL - NEVER_DENIED
 
 _LONG_AGO = re.compile(
-    r"\b(?:years?|months?|decades?|winters?|summers?) ago|\blast (?:year|month|summer|winter|spring|fall)\b|\bback in (?:19|20)\d\d\b|"
+    r"\b(?:years?|months?|decades?|winters?|summers?) ago|\blast (?:year|month|summer|winter|spring|fall)\b|"
+    r"\bback in (?:19|20)\d\d\b|"
     r"\bin (?:19|20)\d\d\b|\bas a (?:kid|child|teen|teenager)\b|\bwhen i was (?:a kid|little|young|a child|\d+)\b|"
     r"\b(?:healed|recovered|it'?s fine now|all better|gone now|long time ago)\b|"
     r"\bhace (?:\w+ )?(?:años|anos|meses|tiempo)\b|\bel año pasado\b|\bel ano pasado\b|\ben (?:19|20)\d\d\b|"

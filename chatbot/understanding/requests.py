@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from chatbot.understanding.banks import bank
 from chatbot.understanding.classifier import NONE, SentenceClassifier
-from chatbot.understanding.sentences import asks, clauses, denies, scan_units
+from chatbot.understanding.sentences import asks, clauses, denies, scan_units, sentences
 
 REASONS = {
     "pricing": "pricing",
@@ -37,6 +37,8 @@ REASONS = {
     "human": "requested",
 }
 """Bank label -> the handoff reason stored and sent in the ``state`` event."""
+INJECTION_REASON = "low_confidence"
+MAX_SCAN_CHARS = 4000
 THRESHOLD = 0.0
 """Margin of the best request over information above which a sentence that asks or wants something is that request."""
 STATEMENT_THRESHOLD = 0.9
@@ -50,6 +52,17 @@ TOPICS = (
 )
 TOPICS_PER_TEMPLATE = 3
 _INFO = "info"
+_INJECTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass|disable)\b.{0,40}\b(?:instructions|rules|prompt|guidelines|"
+    r"safety|filters?|restrictions|programming)\b|\bsystem prompt\b|\byou are now (?:a|an|my|in|dan)\b|"
+    r"\bjailbreak|\bdeveloper mode\b|\bas (?:an|the|your) (?:admin|administrator|developer|owner)\b|"
+    r"\b(?:drop|delete|truncate) table\b|<\s*script|\bselect \* from\b|;\s*--|"
+    r"\b(?:ignora|olvida|olvid[aá]te de|desactiva)\b.{0,40}\b(?:instrucciones|reglas|indicaciones|prompt|seguridad|"
+    r"restricciones)\b|\b(?:ahora eres|act[uú]a como|como administrador)\b",
+    re.IGNORECASE,
+)
+"""Attempts to make the bot follow other orders: never answered, whatever topic they name (they hand off as
+``low_confidence``, so they show in the unanswered report)."""
 _WANTS = re.compile(
     r"\b(?:i|we) (?:want|wanna|need|would like|d like|'d like|demand|expect)|\bplease\b|\bpls\b|\blet me\b|"
     r"\b(?:quiero|queremos|quisiera|necesito|necesitamos|me gustar[ií]a|exijo|por favor|porfa)\b",
@@ -86,7 +99,9 @@ class RequestReader:
 
     def read(self, text: str) -> Request | None:
         """The first sentence asking for something only a person may give, else None (information)."""
-        for unit in scan_units(text):
+        if _INJECTION.search(text[:MAX_SCAN_CHARS]):
+            return Request(INJECTION_REASON, text[:MAX_SCAN_CHARS])
+        for unit in [*scan_units(text), *_in_context(text)]:
             named = _named_person(unit)
             if named:
                 return Request(REASONS["named_person"], unit)
@@ -95,6 +110,16 @@ class RequestReader:
             if verdict is not None and verdict.margin > bar:
                 return Request(REASONS[verdict.label], unit)
         return None
+
+
+def _in_context(text: str) -> list[str]:
+    """Each question with the sentence before it: "My MRI report says C6-C7 extrusion. What does that mean?".
+
+    The request is often in the statement and the question only points back at
+    it; read alone, neither is sure enough.
+    """
+    found = sentences(text)
+    return [f"{before} {after}" for before, after in zip(found, found[1:], strict=False) if asks(after)]
 
 
 @lru_cache(maxsize=4)

@@ -25,6 +25,8 @@ _QUESTION_WORDS = (
 _ASKING = re.compile(
     rf"^\W*(?:(?:and|also|so|ok|okay|well|but|oh|y|entonces|pues|bueno|pero|tambien|también)\s+)?(?:{_QUESTION_WORDS})\b"
     r"|\b(?:i (?:want|would like|d like|need|wanted) to know|i was wondering|wondering|tell me|let me know|"
+    r"(?:i have|i've got|quick|one more|another) question|question for you|"
+    r"quer[ií]a (?:saber|preguntar)|tengo una (?:pregunta|duda|consulta)|una (?:pregunta|duda|consulta)|"
     r"explain|info on|information (?:on|about)|any (?:advice|tips|info)|i need (?:help|info|information)|"
     r"quiero saber|quisiera saber|me gustaria saber|me gustaría saber|necesito saber|explique|expliqueme|"
     r"expl[ií]quenme|d[ií]game|digame|informaci[oó]n sobre|info sobre)\b",
@@ -35,6 +37,20 @@ _SECOND_QUESTION = re.compile(
     rf"\s(?:and|also|plus|and also|y|y también|y tambien|además|ademas)\s+(?=(?:{_QUESTION_WORDS})\b)",
     re.IGNORECASE,
 )
+
+
+_GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|greetings|hola+|buenas(?: tardes| noches)?|"
+    r"buenos d[ií]as|saludos|qu[eé] tal)\b(?:\W+(?:there|team|all|everyone|folks|guys|y'?all|buenas|qu[eé] tal|"
+    r"c[oó]mo est[aá]n?))*\W*",
+    re.IGNORECASE,
+)
+
+
+def without_greeting(unit: str) -> str:
+    """``unit`` less a greeting it opens with ("hola buenas, quería saber si..."), when something is left to ask."""
+    rest = _GREETING.sub("", unit, count=1)
+    return rest if len(rest.split()) >= 2 else unit
 
 
 def sentences(text: str) -> list[str]:
@@ -56,8 +72,9 @@ def questions(text: str) -> list[str]:
     """
     found: list[str] = []
     for sentence in sentences(text):
-        if asks(sentence):
-            found += [part.strip() for part in _SECOND_QUESTION.split(sentence) if part.strip()]
+        asked = without_greeting(sentence)
+        if asks(asked):
+            found += [part.strip() for part in _SECOND_QUESTION.split(asked) if part.strip()]
     return found[:MAX_UNITS]
 
 
