@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: run test check fuzz bench clean
+.PHONY: run test check lint fuzz bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ run: $(STAMP) $(NODE_STAMP)
 check: $(STAMP)
 	$(PY) -m chatbot intents check intents
 
-test: $(STAMP) $(NODE_STAMP) check
+# ruff (lint and import order) on everything, mypy --strict on the package (settings in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check chatbot tests bench server.py
+	$(VENV)/bin/mypy
+
+test: $(STAMP) $(NODE_STAMP) check lint
 	$(PY) -m pytest -q
 
 # The protocol fuzzer with many more random payloads per event than `make test` (FUZZ_EXAMPLES=50).

@@ -1,4 +1,7 @@
-"""Entry point: ``python server.py [--host H] [--port P] [--intents-dir DIR] [--database-url URL]`` = ``chatbot serve``."""
+"""Entry point: ``python server.py [--host H] [--port P] [--intents-dir DIR] [--database-url URL]``.
+
+The same as ``chatbot serve``.
+"""
 
 import sys
 

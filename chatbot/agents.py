@@ -38,7 +38,7 @@ def _conversation_id(data: Any) -> str:
     return conversation_id
 
 
-class AgentNamespace(socketio.AsyncNamespace):
+class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """One socket per console tab; a representative is online while any of their tabs is."""
 
     def __init__(self, desk: Desk, guard: Guard, router: Router | None) -> None:
@@ -108,7 +108,8 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def _rep(self, sid: str) -> Representative:
         session = await self.get_session(sid)
-        return session["rep"]
+        rep: Representative = session["rep"]
+        return rep
 
     @acked
     async def on_conversations(self, sid: str, data: Any) -> dict[str, Any]:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 64 * 1024
 
 
-class SocketServer(socketio.AsyncServer):
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio ships no types
     """python-socketio's server, minus one hole: client events named like its own lifecycle events.
 
     python-socketio dispatches an EVENT packet ``["connect", …]`` or ``["disconnect", …]`` from a

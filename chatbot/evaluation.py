@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class Report:
     reliability: list[Bin]
 
 
-def _rows(data: dict, key: str, oos: bool) -> Rows:
+def _rows(data: dict[str, Any], key: str, oos: bool) -> Rows:
     value = data.get(key, [])
     if not isinstance(value, list):
         raise DatasetError(f'"{key}" must be a list of [text, intent] pairs, not {type(value).__name__}')
@@ -152,7 +152,9 @@ def subsample(rows: Rows, shots: int, seed: int) -> Rows:
     for i, (_, intent) in enumerate(rows):
         by_intent.setdefault(intent, []).append(i)
     rng = random.Random(seed)
-    keep = sorted(i for intent in sorted(by_intent) for i in rng.sample(by_intent[intent], min(shots, len(by_intent[intent]))))
+    keep = sorted(
+        i for intent in sorted(by_intent) for i in rng.sample(by_intent[intent], min(shots, len(by_intent[intent])))
+    )
     return [rows[i] for i in keep]
 
 
@@ -166,7 +168,9 @@ def run_queries(matcher: Matcher, queries: Sequence[tuple[str, str | None]],
         candidates = matcher.rank(text)
         cpu_seconds, seconds = time.thread_time() - cpu, time.perf_counter() - wall
         best = candidates[0] if candidates else None
-        outcomes.append(Outcome(gold, best.intent if best else None, best.confidence if best else 0.0, seconds, cpu_seconds))
+        outcomes.append(
+            Outcome(gold, best.intent if best else None, best.confidence if best else 0.0, seconds, cpu_seconds)
+        )
         if progress:
             progress(n, len(queries))
     return outcomes
@@ -262,7 +266,8 @@ def format_report(report: Report) -> str:
     """The human-readable table printed without --json."""
     lines = [
         f"split reported          {report.split} ({report.n_test} queries, {report.n_test_oos} out of scope)",
-        f"trained on              {report.n_train} examples" + (f" ({report.shots} per intent)" if report.shots else ""),
+        f"trained on              {report.n_train} examples"
+        + (f" ({report.shots} per intent)" if report.shots else ""),
         f"threshold (from val)    {report.threshold:.4f}",
         f"in-scope accuracy       {report.in_scope_accuracy:.4f}   (val {report.val_in_scope_accuracy:.4f})",
         f"out-of-scope recall     {report.oos_recall:.4f}   (val {report.val_oos_recall:.4f})",
@@ -275,7 +280,9 @@ def format_report(report: Report) -> str:
         f" calibration error {report.expected_calibration_error:.3f})",
         "  confidence      n   mean conf   observed",
     ]
-    lines += [f"  {b.lo:.1f}-{b.hi:.1f}  {b.n:7d}   {b.mean_confidence:9.3f}   {b.accuracy:8.3f}" for b in report.reliability]
+    lines += [
+        f"  {b.lo:.1f}-{b.hi:.1f}  {b.n:7d}   {b.mean_confidence:9.3f}   {b.accuracy:8.3f}" for b in report.reliability
+    ]
     return "\n".join(lines)
 
 
@@ -311,7 +318,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``eval`` to the ``chatbot`` command."""
     parser = subparsers.add_parser("eval", help="measure the intent matcher on a CLINC150-layout file",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -107,7 +107,8 @@ def load_hours(path: Path | None) -> BusinessHours:
     except OSError as exc:
         raise HoursError([f"{path}:1: cannot read: {exc.strerror}"]) from None
     except yaml.YAMLError as exc:
-        line = exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else 1
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
         raise HoursError([f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
     if not isinstance(root, yaml.MappingNode):
         raise HoursError([f"{path}:1: expected a mapping with timezone, weekly and holidays"])

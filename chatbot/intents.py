@@ -180,7 +180,7 @@ def _text(file: _File, fields: dict[str, _Field], name: str, where: str) -> str 
     if not isinstance(value, yaml.ScalarNode) or value.tag != _STR:
         file.fail(value, f"{name!r} {where} must be text, found {_kind(value)}")
         return None
-    return value.value.strip()
+    return str(value.value).strip()
 
 
 def _strings(file: _File, fields: dict[str, _Field], name: str, where: str) -> list[tuple[str, int]] | None:
@@ -308,9 +308,10 @@ def _check_file(path: Path) -> tuple[_File, Intent | None]:
             file.fail(root, f"missing {what} {name!r}")
     ident, action = _identity(file, fields)
     texts = {lang: _localized(file, lang, *fields[lang]) for lang in LANGUAGES if lang in fields}
-    if file.problems or ident is None:
+    complete = {lang: localized for lang, localized in texts.items() if localized is not None}
+    if file.problems or ident is None or len(complete) < len(LANGUAGES):
         return file, None
-    return file, Intent(ident, action, {lang: texts[lang] for lang in LANGUAGES}, file.path)
+    return file, Intent(ident, action, complete, file.path)
 
 
 # -- the folder -------------------------------------------------------------------------------------
@@ -363,7 +364,7 @@ def _clashing_variants(files: list[_File]) -> list[Problem]:
     for (lang, _), found in places.items():
         if len({normalize(term) for _, term, _ in found}) < 2:
             continue
-        for file, term, line in found:
+        for file, _, line in found:
             others = ", ".join(f"{o.path}:{o_line} ({o_term!r})" for o, o_term, o_line in found if o_line != line
                                or o is not file)
             problems.append(Problem(file.path, line, f"variant given another term ({lang}): {others}"))

@@ -226,6 +226,7 @@ def _paths() -> dict[str, Any]:
             "post": _operation(
                 "Validate the intent folder and swap it in; a broken file changes nothing",
                 _json(_ref("Reloaded"), "Swapped in"),
+                None,
                 **{"422": _json(refused, "Problems, with file and line")},
             )
         },

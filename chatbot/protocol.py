@@ -59,8 +59,10 @@ def refusal(code: str, message: str) -> Exception:
     python-socketio clients get the packet's data as is; socket.io-client
     builds ``err.message`` from ``message`` and ``err.data`` from ``data``.
     """
-    refused = socketio.exceptions.ConnectionRefusedError(message)
-    refused.error_args = {"code": code, "message": message, "data": {"code": code, "message": message}}
+    refused: Exception = socketio.exceptions.ConnectionRefusedError(message)
+    refused.error_args = {  # type: ignore[attr-defined]  # read by python-socketio when it refuses the connect
+        "code": code, "message": message, "data": {"code": code, "message": message}
+    }
     return refused
 
 

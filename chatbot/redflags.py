@@ -112,9 +112,11 @@ PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"cortarme(?! (?:el|la|las|los) (?:pelo|cabello|unas|barba|flequillo))",
             r"(?:goodbye|farewell|suicide) (?:notes?|letters?)|wrote (?:a|my) (?:last )?(?:note|letter) to (?:my )?"
             r"(?:family|kids|wife|husband)|(?:standing|stand|sitting|am) on (?:the|a) (?:edge|ledge|bridge|roof)|"
-            r"how many (?:\w+ ){0,2}(?:pills|tablets|tylenol|advil|sleeping pills|meds|painkillers) (?:it )?(?:would|will|"
-            r"does it) (?:it )?take|enough (?:\w+ ){0,2}(?:pills|tablets|tylenol|meds|painkillers) (?:to|in|at|saved)|"
-            r"(?:took|take|taking|got|get|have|holding|loaded|load|bought|buy) (?:\w+ ){0,3}(?:gun|pistol|rifle|firearm)s?"
+            r"how many (?:\w+ ){0,2}(?:pills|tablets|tylenol|advil|sleeping pills|meds|painkillers) (?:it )?"
+            r"(?:would|will|does it) (?:it )?take|"
+            r"enough (?:\w+ ){0,2}(?:pills|tablets|tylenol|meds|painkillers) (?:to|in|at|saved)|"
+            r"(?:took|take|taking|got|get|have|holding|loaded|load|bought|buy) (?:\w+ ){0,3}"
+            r"(?:gun|pistol|rifle|firearm)s?"
             r"(?! (?:range|license|show|safety class))|won ?t be (?:around|here) (?:to|much|anymore|for)|"
             r"cuantas pastillas (?:\w+ ){0,2}(?:necesito|harian falta|hacen falta)|"
             r"(?:saque|tengo|compre|cargue) (?:\w+ ){0,3}(?:pistola|arma|escopeta|rifle)|no voy a estar (?:aqui|para)|"
@@ -155,14 +157,16 @@ PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"(?:arrastr\w*|trab\w*) (?:las )?palabras|no puedo hablar bien|habla arrastrada|no me salen las palabras|"
             r"(?:durmio|dormido|dormida|entumecio|paralizo|adormecio) (?:la |el )?(?:mitad|lado) (?:del|de mi|de la) "
             r"(?:cuerpo|cara)|"
-            rf"(?:mitad|lado) (?:del|de mi) (?:cuerpo|cara) {gap(2)}(?:dormid\w*|entumec\w*|paraliz\w*|debil|sin fuerza)|"
+            rf"(?:mitad|lado) (?:del|de mi) (?:cuerpo|cara) {gap(2)}"
+            r"(?:dormid\w*|entumec\w*|paraliz\w*|debil|sin fuerza)|"
             rf"(?:half|side) of (?:my|his|her|the) (?:body|face) {gap(2)}(?:numb|asleep|weak|paraly\w*|droop\w*)",
         ),
         (),
     ),
     "headache": (
         (
-            rf"(?:worst|worse|most painful|biggest) {gap(2)}headache {gap(2)}(?:of )?(?:my|his|her) (?:life|entire life)",
+            rf"(?:worst|worse|most painful|biggest) {gap(2)}headache {gap(2)}(?:of )?(?:my|his|her) "
+            r"(?:life|entire life)",
             rf"(?:sudden|suddenly|explosive|thunderclap|exploding) {gap(3)}(?:headache|head ache|migraine)",
             r"headache (?:hit|came on|started) (?:like|out of nowhere|all at once|suddenly)",
             r"never (?:had|felt) (?:a )?(?:headache|head pain|pain in my head) like this|"
@@ -298,7 +302,8 @@ BENIGN = re.compile(
     r"(?:almost|nearly|about to) (?:had|have|gave me|give me|give) a heart attack|suicide squad|"
     r"(?:scared|bored|tired|worried|laughing|laughed) (?:my ?self )?to death|dead tired|dying (?:of|from) laughter|"
     r"(?:fell|falling|fall) (?:down|over|off (?:my|the) chair) laugh\w*|lost my breath laugh\w*|"
-    r"me (?:caigo|estoy cayendo|cai) de (?:la )?(?:sueno|risa|cansancio)|me (?:muero|mori|estoy muriendo) de (?:risa|ganas|"
+    r"me (?:caigo|estoy cayendo|cai) de (?:la )?(?:sueno|risa|cansancio)|"
+    r"me (?:muero|mori|estoy muriendo) de (?:risa|ganas|"
     r"hambre|sueno|calor|frio|verguenza|aburrimiento)|me ahog\w* en (?:\w+ )?(?:informacion|trabajo|papeles|deudas)|"
     r"paralizad[oa] (?:por|de) (?:la )?(?:indecision|miedo|nervios|duda)|me (?:rompi|rompo) la cabeza pensando|"
     r"casi me (?:da|dio) (?:un )?(?:infarto|ataque)|(?:me estoy )?asfixiando (?:de|con|en) (?:este|el|la|esta) calor"

@@ -113,7 +113,7 @@ class ReloadChannel:
                     log.info("reloaded at another process's request: %s", "ok" if result.ok else "refused")
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,7 +46,9 @@ def ago(text: str, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - parse_duration(text)
 
 
-def chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+T = TypeVar("T")
+
+def chunks(ids: Sequence[T]) -> list[Sequence[T]]:
     return [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
 
 
@@ -384,6 +386,8 @@ async def _ratings(session: AsyncSession, since: datetime) -> Ratings:
     by_representative: dict[str, list[int]] = {}
     by_week: dict[str, list[int]] = {}
     for rating, rated_at, name, agent_id in rows:
+        if rating is None or rated_at is None:  # the query asks for rated conversations only
+            continue
         by_representative.setdefault(name or f"(removed {agent_id})", []).append(rating)
         year, week, _ = rated_at.isocalendar()
         by_week.setdefault(f"{year}-W{week:02d}", []).append(rating)

@@ -243,7 +243,7 @@ def draft(group: Group, intent_id: str) -> str:
     The answer is left empty on purpose: it must be written from the clinic's page,
     and ``chatbot intents check`` refuses the file until it is.
     """
-    body = {"id": intent_id}
+    body: dict[str, Any] = {"id": intent_id}
     for lang in LANGUAGES:
         body[lang] = {"examples": group.examples if lang == group.lang else [], "answer": "", "quick_replies": []}
     notes = [

@@ -42,7 +42,7 @@ def _auth_text(auth: dict[str, Any], key: str, max_len: int) -> str | None:
     return None
 
 
-class VisitorNamespace(socketio.AsyncNamespace):
+class VisitorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """One visitor socket per browser tab; all tabs of a conversation share its room."""
 
     def __init__(self, service: ConversationService, guard: Guard) -> None:
@@ -75,7 +75,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
                     return conversation, token
             if not await self.guard.may_start_conversation(address):
                 raise refusal("rate_limited", "Too many new conversations from your address; try again in a minute.")
-            lang = auth.get("lang") if auth.get("lang") in LANGUAGES else "en"
+            lang = str(auth["lang"]) if auth.get("lang") in LANGUAGES else "en"
             return await self.service.start(lang, _auth_text(auth, "name", 100), _auth_text(auth, "page", 500))
         except StoreUnavailable:
             raise refusal("unavailable", "The service is temporarily unavailable.") from None

@@ -16,6 +16,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
 
 from chatbot.config import Settings
 from chatbot.keys import SIO
@@ -40,8 +41,6 @@ FIXED_HEADERS = {
 # A host as a browser would write it in an origin: a name or IPv4 address, or a bracketed IPv6 one, and a port.
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def content_security_policy(host: str) -> str:

@@ -39,7 +39,8 @@ def make_dataset(with_test: bool = False, seed: int = 0) -> dict:
             "oos_train": [[t, "oos"] for t in OOS[:5]], "oos_val": [[t, "oos"] for t in OOS[5:]]}
     if with_test:
         data["test"] = _rows(rng, 5)
-        data["oos_test"] = [[text, "oos"] for text, _ in data["train"][::10]]  # in-scope-looking: a test-tuned threshold would be high
+        # in-scope-looking: a test-tuned threshold would be high
+        data["oos_test"] = [[text, "oos"] for text, _ in data["train"][::10]]
     return data
 
 
@@ -89,7 +90,9 @@ def test_threshold_is_chosen_on_val_only(tmp_path: Path) -> None:
     from chatbot.matcher import Matcher
     data = load_dataset(_write(tmp_path, with_test, "c.json"))
     matcher = Matcher.build(data.train, [t for t, _ in data.oos_train])
-    test_outcomes = evaluation.run_queries(matcher, [(t, i) for t, i in data.test] + [(t, None) for t, _ in data.oos_test])
+    test_outcomes = evaluation.run_queries(
+        matcher, [(t, i) for t, i in data.test] + [(t, None) for t, _ in data.oos_test]
+    )
     assert choose_threshold(test_outcomes) != reported.threshold
 
 

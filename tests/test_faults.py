@@ -118,7 +118,8 @@ async def chaos(a: ServerProcess, pg: ThrowawayPostgres, visitors: list[Retrying
     return events
 
 
-@pytest.mark.timeout(560)  # 5,000 messages through a SIGKILL and a database restart: ~25 s idle, up to 5 min on a busy machine
+# 5,000 messages through a SIGKILL and a database restart: ~25 s idle, up to 5 min on a busy machine
+@pytest.mark.timeout(560)
 async def test_nothing_acked_is_lost_through_sigkill_and_database_restart(
     throwaway_pg: ThrowawayPostgres, redis_url: str, tmp_path: Path
 ) -> None:

@@ -83,7 +83,9 @@ async def test_another_conversations_id_in_a_payload_does_nothing_to_it(server: 
     bob_id = bob.conversation["id"]
     before = ([m.id for m in await store.messages(bob_id)], (await store.conversation(bob_id)).state)
     events_before = len(bob.events)
-    foreign = {"conversation_id": bob_id, "id": bob_id, "room": bob_id, "token": bob.conversation["token"], "to": bob_id}
+    foreign = {
+        "conversation_id": bob_id, "id": bob_id, "room": bob_id, "token": bob.conversation["token"], "to": bob_id
+    }
     acks = [
         await alice.call("message", {"text": "hello from alice", **foreign}),
         await alice.call("typing", {"typing": True, **foreign}),
@@ -172,7 +174,8 @@ async def test_a_representative_acts_only_on_what_they_hold(server: Server, visi
     await queued(visitor)
     cid = visitor.conversation["id"]
     assert (await maria.take(cid))["ok"]
-    for event, extra in [("message", {"text": "it's Ana"}), ("release", {}), ("close", {}), ("typing", {"typing": True})]:
+    attempts = [("message", {"text": "it's Ana"}), ("release", {}), ("close", {}), ("typing", {"typing": True})]
+    for event, extra in attempts:
         ack = await ana.call(event, {"conversation_id": cid, **extra})
         assert ack["error"]["code"] == "not_assigned", (event, ack)
     assert (await ana.take(cid))["error"]["code"] == "taken"
@@ -252,7 +255,9 @@ async def test_without_an_admin_token_configured_the_admin_api_is_off(make_serve
 
 
 @pytest.mark.parametrize("token_of", ["nobody", "representative", "another visitor"])
-async def test_a_transcript_needs_its_own_conversations_token(server: Server, visitors, representatives, token_of) -> None:
+async def test_a_transcript_needs_its_own_conversations_token(
+    server: Server, visitors, representatives, token_of
+) -> None:
     visitor = await visitors(server.url)
     await visitor.ask("what causes upper back pain? (mine)")
     other = await visitors(server.url)

@@ -98,4 +98,5 @@ class Calibrator:
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         logits = features @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
+        probability: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))
+        return probability

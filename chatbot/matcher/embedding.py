@@ -44,7 +44,8 @@ class TokenEmbedding:
             return np.zeros(self.dimensions)
         mean = self._vectors[ids].astype(np.float64).mean(axis=0)
         norm = float(np.linalg.norm(mean))
-        return mean / norm if norm else mean
+        unit: np.ndarray = mean / norm if norm else mean
+        return unit
 
 
 @cache

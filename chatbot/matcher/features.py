@@ -40,8 +40,8 @@ recall (raw SVM margin): 0 → 0.934 / 0.925, 0.3 → 0.943 / 0.933, 0.5 → 0.9
 def word_terms(words: Sequence[str]) -> set[str]:
     """Unigrams, bigrams and skip-bigrams ("a _ c") of already-normalised words."""
     terms = set(words)
-    terms.update(f"{a} {b}" for a, b in zip(words, words[1:]))
-    terms.update(f"{a} _ {c}" for a, c in zip(words, words[2:]))
+    terms.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    terms.update(f"{a} _ {c}" for a, c in zip(words, words[2:], strict=False))
     return terms
 
 

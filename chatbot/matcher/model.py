@@ -175,7 +175,7 @@ class Matcher:
         features = candidate_features(scores[None, :], np.array([outside]), top[None, :], nearest[None, :])[0]
         # Calibrated for the top candidate; below it, never more confident than the one above.
         confidence = np.minimum.accumulate(self._calibrator(features))
-        return [Candidate(self._intents[i], float(c)) for i, c in zip(top, confidence)]
+        return [Candidate(self._intents[i], float(c)) for i, c in zip(top, confidence, strict=True)]
 
 
 def _salad_size(texts: Sequence[Sequence[str]], negatives: Sequence[Sequence[str]]) -> int:

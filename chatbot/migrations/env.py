@@ -36,7 +36,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
     else:
-        asyncio.run(_run_with_own_engine(config.get_main_option("sqlalchemy.url")))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("no sqlalchemy.url: run migrations through chatbot db upgrade")
+        asyncio.run(_run_with_own_engine(url))
 
 
 if context.is_offline_mode():

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatbot.models import Agent, Conversation, utcnow
-from chatbot.store.base import Database, new_id, new_token, token_digest
+from chatbot.store.base import Database, new_id, new_token, rows_changed, token_digest
 
 
 class AccountQueries(Database):
@@ -58,7 +58,7 @@ class AccountQueries(Database):
             result = await session.execute(
                 update(Agent).where(Agent.name == name).values(token_hash=token_digest(token))
             )
-        return token if result.rowcount == 1 else None
+        return token if rows_changed(result) == 1 else None
 
     async def held(self) -> list[Conversation]:
         """Every conversation a representative holds."""

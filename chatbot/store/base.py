@@ -16,9 +16,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, text
+from sqlalchemy import CursorResult, Result, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -46,6 +46,11 @@ def new_token() -> str:
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE changed: what decides a race (exactly one representative takes a conversation)."""
+    return cast(CursorResult[Any], result).rowcount
 
 @dataclass(frozen=True)
 class NewMessage:

@@ -20,6 +20,7 @@ from chatbot.store.base import (
     Turn,
     new_id,
     new_token,
+    rows_changed,
     token_digest,
 )
 
@@ -249,7 +250,7 @@ class ChatQueries(Database):
             .where(Conversation.id == conversation_id, Conversation.state == before)
             .values(**values)
         )
-        if result.rowcount != 1:
+        if rows_changed(result) != 1:
             return False
         session.add(
             StateChange(
@@ -302,7 +303,7 @@ class ChatQueries(Database):
                 .where(Conversation.id == conversation_id, Conversation.state != "closed")
                 .values(contact_name=name, contact_email=email, contact_phone=phone, updated_at=utcnow())
             )
-        return result.rowcount == 1
+        return rows_changed(result) == 1
 
     async def mark_after_hours_notice(self, conversation_id: str) -> bool:
         """Record that the out-of-hours notice was sent; False if it already had been."""
@@ -312,7 +313,7 @@ class ChatQueries(Database):
                 .where(Conversation.id == conversation_id, Conversation.after_hours_notice_at.is_(None))
                 .values(after_hours_notice_at=utcnow())
             )
-        return result.rowcount == 1
+        return rows_changed(result) == 1
 
     async def save_rating(self, conversation_id: str, score: int, comment: str | None) -> bool:
         """Keep the visitor's rating once, for a closed conversation."""
@@ -324,4 +325,4 @@ class ChatQueries(Database):
                 )
                 .values(rating=score, rating_comment=comment, rated_at=utcnow())
             )
-        return result.rowcount == 1
+        return rows_changed(result) == 1

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from chatbot.models import Conversation, StateChange, utcnow
-from chatbot.store.base import Database
+from chatbot.store.base import Database, rows_changed
 
 
 class ServiceLevelQueries(Database):
@@ -82,7 +82,7 @@ class ServiceLevelQueries(Database):
                 .where(Conversation.id == conversation_id, Conversation.state == "queued", unchanged)
                 .values(offered_to=agent_id, offer_expires_at=expires_at, offered_agents=tried)
             )
-        return result.rowcount == 1
+        return rows_changed(result) == 1
 
     async def decline(self, conversation_id: str, agent_id: str) -> bool:
         """Withdraw a live offer to ``agent_id``, remembering they said no."""
@@ -96,7 +96,7 @@ class ServiceLevelQueries(Database):
                 .where(Conversation.id == conversation_id, Conversation.offered_to == agent_id)
                 .values(offered_to=None, offer_expires_at=None, offered_agents=tried)
             )
-        return result.rowcount == 1
+        return rows_changed(result) == 1
 
     async def loads(self, agent_ids: Sequence[str]) -> dict[str, tuple[int, datetime | None]]:
         """For each representative: conversations held plus live offers, and when they last took one."""
