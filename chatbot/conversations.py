@@ -1,8 +1,10 @@
-"""The conversation service: the one place that decides bot / queued / agent / closed.
+"""The conversation service: the one place that changes a conversation's state (bot / queued / agent / closed).
 
-Namespaces validate a payload and call one method here; this service asks the
-bot and the store, then tells the rooms through the emitter. Data flows one
-way: event → namespace → service → bot / store → emit.
+Namespaces validate a payload and call one method here, directly or through
+the desk and the router, which check who may act; this service builds every
+change from the lifecycle's table (``chatbot.lifecycle.change``), asks the bot
+and the store, then tells the rooms through the emitter. Data flows one way:
+event → namespace → (desk) → service → bot / store → emit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from chatbot import notices, transcripts
 from chatbot.bot import Bot, Reply
 from chatbot.emitter import Emitter
 from chatbot.hours import BusinessHours
+from chatbot.lifecycle import OPEN, Reason, State, change
 from chatbot.locks import KeyedLocks
 from chatbot.metrics import Metrics
 from chatbot.models import Conversation, Message, utcnow
@@ -31,12 +34,10 @@ from chatbot.protocol import (
     summary_json,
 )
 from chatbot.ratelimit import RateLimiter
-from chatbot.store import Appended, BotAnswer, NewMessage, Store, Transition
+from chatbot.store import Appended, BotAnswer, NewMessage, Store
 from chatbot.waiting import WaitEstimator
 
 log = logging.getLogger(__name__)
-
-OPEN_STATES = ("bot", "queued", "agent")
 
 
 class ConversationService:
@@ -111,7 +112,7 @@ class ConversationService:
             def answer(state: str, lang: str) -> BotAnswer | None:
                 reply = self._match(bot, text, lang)
                 replies.append(reply)
-                if state != "bot" or reply.handoff_reason is not None:
+                if state != State.BOT or reply.handoff_reason is not None:
                     return None
                 return BotAnswer(self._said(reply), reply.lang)
 
@@ -128,7 +129,7 @@ class ConversationService:
             [reply] = replies
             await self._suggest(conversation_id, message, bot, reply)
             await self._send(conversation_id, turn.replies)
-            if turn.state == "bot" and reply.handoff_reason is not None:
+            if turn.state == State.BOT and reply.handoff_reason is not None:
                 await self.hand_off(conversation_id, reply.handoff_reason, [self._said(reply)], lang=reply.lang)
         return message
 
@@ -156,15 +157,14 @@ class ConversationService:
         conversation = await self.store.conversation(conversation_id)
         assert conversation is not None
         await self.say(conversation_id, notices.notice("contact_saved", conversation.lang, name=name))
-        if conversation.state == "bot" and not self.hours.is_open(self.clock()):
+        if conversation.state == State.BOT and not self.hours.is_open(self.clock()):
             # Left out of hours: queue it so the first representative in finds it.
-            transition = Transition(to_state="queued", reason="after_hours", expect=("bot",))
-            appended = await self.store.append(conversation_id, [], transition)
+            appended = await self.store.append(conversation_id, [], change(Reason.AFTER_HOURS))
             if appended is not None:
-                self.metrics.handoff("after_hours")
+                self.metrics.handoff(Reason.AFTER_HOURS)
             await self.publish(appended)
-            conversation.state = "queued"
-        if conversation.state == "queued":
+            conversation.state = State.QUEUED
+        if conversation.state == State.QUEUED:
             # Representatives see the new contact details; no visitor's place in line changed.
             await self.queue_moved(places_changed=False)
 
@@ -175,7 +175,7 @@ class ConversationService:
         conversation = await self.store.conversation(conversation_id)
         if conversation is None:
             raise ChatError("not_found")
-        if conversation.state != "closed":
+        if conversation.state != State.CLOSED:
             raise ChatError("not_closed")
         if not await self.store.had_representative(conversation_id):
             raise ChatError("no_agent")
@@ -210,8 +210,7 @@ class ConversationService:
         if not self.hours.is_open(self.clock()):
             await self._after_hours(conversation_id, reason, said, lang)
             return
-        transition = Transition(to_state="queued", reason=reason, expect=("bot",))
-        appended = await self.store.append(conversation_id, list(said), transition, lang=lang)
+        appended = await self.store.append(conversation_id, list(said), change(Reason(reason)), lang=lang)
         if appended is None:
             return
         self.metrics.handoff(reason)
@@ -231,20 +230,20 @@ class ConversationService:
         The visitor hears once when representatives are back, with the phone line and
         the contact form — again only if they ask for a person outright.
         """
-        keep = [] if reason == "requested" else list(said)
-        appended = await self.store.append(conversation_id, keep, require=("bot",), lang=lang)
+        keep = [] if reason == Reason.REQUESTED else list(said)
+        appended = await self.store.append(conversation_id, keep, require=(State.BOT,), lang=lang)
         if appended is None:
             return
         await self.publish(appended)
         first_time = await self.store.mark_after_hours_notice(conversation_id)
-        if not first_time and reason != "requested":
+        if not first_time and reason != Reason.REQUESTED:
             return
         conversation = appended.conversation
         back = self.hours.next_open(self.clock())
         await self.say(conversation_id, notices.after_hours(conversation.lang, back))
         event = {
             **await self.state_event(conversation),
-            "reason": "after_hours",
+            "reason": Reason.AFTER_HOURS,
             "back_at": back.isoformat() if back else None,
         }
         await self.emitter.to_visitor("state", event, conversation_id)
@@ -269,7 +268,7 @@ class ConversationService:
         for position, conversation in enumerate(queued, start=1):
             event = {
                 "conversation_id": conversation.id,
-                "state": "queued",
+                "state": State.QUEUED,
                 "reason": conversation.reason,
                 "queue_position": position,
                 "agents_online": online,
@@ -290,20 +289,58 @@ class ConversationService:
         if conversation is None:
             raise ChatError("not_found")
         text = notices.notice(reason, conversation.lang, name=agent_name or "")
-        transition = Transition(
-            to_state="closed",
-            reason=reason,
-            expect=OPEN_STATES,
-            agent_id=conversation.agent_id,
-            agent_name=conversation.agent_name,
-        )
+        transition = change(Reason(reason), OPEN, agent_id=conversation.agent_id, agent_name=conversation.agent_name)
         appended = await self.store.append(conversation_id, [NewMessage(sender="system", text=text)], transition)
         if appended is None:
             raise ChatError("closed")
         await self.write_transcript(conversation_id)
         await self.publish(appended)
-        if conversation.state == "queued":
+        if conversation.state == State.QUEUED:
             await self.queue_moved()
+
+    # -- representatives ------------------------------------------------------
+
+    async def take(self, conversation: Conversation, agent_id: str, agent_name: str, offered: bool = False
+                   ) -> Appended | None:
+        """A representative holds the conversation; None when someone or something else won the race.
+
+        From ``bot`` it is a takeover, from ``queued`` an assignment; ``offered``
+        (auto-routing's accept) requires the live offer to be theirs, and the queue.
+        """
+        reason = Reason.TAKEOVER if conversation.state == State.BOT else Reason.ASSIGNED
+        conditions: dict[str, Any] = {"agent_id": agent_id, "agent_name": agent_name}
+        if offered:
+            transition = change(Reason.ASSIGNED, {State.QUEUED}, expect_offer_to=agent_id, **conditions)
+        else:
+            transition = change(reason, **conditions)
+        joined = NewMessage(sender="system", text=notices.notice("agent_joined", conversation.lang, name=agent_name))
+        appended = await self.store.append(conversation.id, [joined], transition)
+        if appended is None:
+            return None
+        if transition.reason == Reason.TAKEOVER:
+            self.metrics.handoff(Reason.TAKEOVER)
+        await self.publish(appended)
+        if conversation.state == State.QUEUED:
+            await self.queue_moved()
+        log.info("representative %s took conversation %s (%s)", agent_id, conversation.id, transition.reason)
+        return appended
+
+    async def release(self, conversation: Conversation, agent_id: str, agent_name: str) -> Appended | None:
+        """Back to the queue, keeping the visitor's place in line; None when they no longer held it."""
+        note = NewMessage(sender="system", text=notices.notice("released", conversation.lang, name=agent_name))
+        appended = await self.store.append(conversation.id, [note], change(Reason.RELEASED, expect_agent=agent_id))
+        if appended is not None:
+            await self.publish(appended)
+            await self.queue_moved()
+        return appended
+
+    async def hand_back(self, conversation: Conversation, agent_id: str) -> Appended | None:
+        """Back to the bot (reason ``handback``), which answers again; None when they no longer held it."""
+        note = NewMessage(sender="system", text=notices.notice("handback", conversation.lang))
+        appended = await self.store.append(conversation.id, [note], change(Reason.HANDBACK, expect_agent=agent_id))
+        if appended is not None:
+            await self.publish(appended)
+        return appended
 
     async def write_transcript(self, conversation_id: str) -> Path | None:
         conversation = await self.store.conversation(conversation_id)

@@ -1,9 +1,9 @@
 """The representatives' desk: presence, take, watch, reply, release, hand back, close, the grace period.
 
-Every state change goes through the store's conditional update, so "exactly
-one representative wins a take" is decided by the database and holds across
-processes. Messages, notices and queue updates go out through the
-conversation service, which owns what visitors are told.
+The desk checks who may act (they hold it, they are under capacity) and asks
+the conversation service for the change itself; the store's conditional update
+decides "exactly one representative wins a take", across processes. Messages,
+notices and queue updates go out through the service, which owns what visitors are told.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from chatbot import notices
 from chatbot.conversations import ConversationService
+from chatbot.lifecycle import Reason, State
 from chatbot.models import Conversation, Message
 from chatbot.protocol import ChatError, conversation_json, message_json, summary_json
-from chatbot.store import NewMessage, Transition
+from chatbot.store import NewMessage
 
 log = logging.getLogger(__name__)
 
@@ -103,30 +103,17 @@ class Desk:
 
     # -- acting --------------------------------------------------------------
 
-    async def take(
-        self, rep: Representative, conversation_id: str, transition: Transition | None = None
-    ) -> dict[str, object]:
+    async def take(self, rep: Representative, conversation_id: str, offered: bool = False) -> dict[str, object]:
         """Hold the conversation; exactly one of several simultaneous takers wins.
 
-        ``transition`` narrows the take (auto-assignment accepts only a live offer).
+        ``offered``: auto-assignment's accept, which only a live offer to ``rep`` allows.
         """
         conversation = await self._existing(conversation_id)
         if len(await self.store.held_by(rep.id)) >= self.capacity:
             raise ChatError("at_capacity")
-        reason = "takeover" if conversation.state == "bot" else "assigned"
-        joined = NewMessage(sender="system", text=notices.notice("agent_joined", conversation.lang, name=rep.name))
-        transition = transition or Transition(
-            to_state="agent", reason=reason, expect=("bot", "queued"), agent_id=rep.id, agent_name=rep.name
-        )
-        appended = await self.store.append(conversation_id, [joined], transition)
+        appended = await self.service.take(conversation, rep.id, rep.name, offered)
         if appended is None:
             raise await self._why_not(conversation_id)
-        if transition.reason == "takeover":
-            self.service.metrics.handoff("takeover")
-        await self.service.publish(appended)
-        if conversation.state == "queued":
-            await self.service.queue_moved()
-        log.info("representative %s took conversation %s (%s)", rep.id, conversation_id, reason)
         return self._with_summary(appended.conversation, await self.store.messages(conversation_id))
 
     async def message(self, rep: Representative, conversation_id: str, text: str, client_id: str | None) -> Message:
@@ -145,30 +132,21 @@ class Desk:
     async def release(self, rep: Representative, conversation_id: str) -> None:
         """Give the conversation back to the queue, keeping the visitor's place in line."""
         conversation = await self._held(rep, conversation_id)
-        note = NewMessage(sender="system", text=notices.notice("released", conversation.lang, name=rep.name))
-        transition = Transition(to_state="queued", reason="released", expect=("agent",), expect_agent=rep.id)
-        appended = await self.store.append(conversation_id, [note], transition)
-        if appended is None:
+        if await self.service.release(conversation, rep.id, rep.name) is None:
             raise await self._why_not(conversation_id)
-        await self.service.publish(appended)
-        await self.service.queue_moved()
 
     async def hand_back(self, rep: Representative, conversation_id: str) -> None:
         """Return the conversation to the bot (reason ``handback``): it answers again."""
         conversation = await self._held(rep, conversation_id)
-        note = NewMessage(sender="system", text=notices.notice("handback", conversation.lang))
-        transition = Transition(to_state="bot", reason="handback", expect=("agent",), expect_agent=rep.id)
-        appended = await self.store.append(conversation_id, [note], transition)
-        if appended is None:
+        if await self.service.hand_back(conversation, rep.id) is None:
             raise await self._why_not(conversation_id)
-        await self.service.publish(appended)
 
     async def close(self, rep: Representative, conversation_id: str) -> None:
         """Close a conversation they hold, or one nobody holds yet."""
         conversation = await self._existing(conversation_id)
-        if conversation.state == "agent" and conversation.agent_id != rep.id:
+        if conversation.state == State.AGENT and conversation.agent_id != rep.id:
             raise ChatError("not_assigned")
-        await self.service.close(conversation_id, "closed_by_agent", agent_name=rep.name)
+        await self.service.close(conversation_id, Reason.CLOSED_BY_AGENT, agent_name=rep.name)
 
     async def typing(self, rep: Representative, conversation_id: str, typing: bool) -> None:
         await self._held(rep, conversation_id)
@@ -186,9 +164,9 @@ class Desk:
 
     async def _held(self, rep: Representative, conversation_id: str) -> Conversation:
         conversation = await self._existing(conversation_id)
-        if conversation.state == "closed":
+        if conversation.state == State.CLOSED:
             raise ChatError("closed")
-        if conversation.state != "agent" or conversation.agent_id != rep.id:
+        if conversation.state != State.AGENT or conversation.agent_id != rep.id:
             raise ChatError("not_assigned")
         return conversation
 
@@ -197,9 +175,9 @@ class Desk:
         conversation = await self.store.conversation(conversation_id)
         if conversation is None:
             return ChatError("not_found")
-        if conversation.state == "closed":
+        if conversation.state == State.CLOSED:
             return ChatError("closed")
-        return ChatError("taken") if conversation.state == "agent" else ChatError("not_assigned")
+        return ChatError("taken") if conversation.state == State.AGENT else ChatError("not_assigned")
 
     @staticmethod
     def _with_summary(conversation: Conversation, messages: list[Message]) -> dict[str, object]:

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from chatbot.conversations import ConversationService
 from chatbot.desk import Desk
+from chatbot.lifecycle import Reason, State
 from chatbot.models import utcnow
 from chatbot.protocol import ChatError
 from chatbot.store import StoreUnavailable
@@ -29,7 +30,9 @@ class Sweeper:
     def __init__(self, service: ConversationService, desk: Desk, bot_seconds: float, other_seconds: float) -> None:
         self.service = service
         self.desk = desk
-        self.limits = {"bot": bot_seconds, "queued": other_seconds, "agent": other_seconds}
+        self.limits: dict[str, float] = {
+            State.BOT: bot_seconds, State.QUEUED: other_seconds, State.AGENT: other_seconds
+        }
         self.interval = min(30.0, max(0.05, min(bot_seconds, other_seconds, desk.grace_seconds) / 4))
 
     async def sweep(self) -> int:
@@ -39,7 +42,7 @@ class Sweeper:
         closed = 0
         for conversation_id in await self.service.store.idle(cutoffs):
             try:
-                await self.service.close(conversation_id, "idle")
+                await self.service.close(conversation_id, Reason.IDLE)
                 closed += 1
             except ChatError:
                 pass  # closed by someone else meanwhile

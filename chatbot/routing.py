@@ -21,7 +21,7 @@ from chatbot.conversations import ConversationService
 from chatbot.desk import Desk, Representative
 from chatbot.models import Conversation, utcnow
 from chatbot.protocol import ChatError, summary_json
-from chatbot.store import StoreUnavailable, Transition
+from chatbot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +86,8 @@ class Router:
 
     async def accept(self, rep: Representative, conversation_id: str) -> dict[str, object]:
         """Take the conversation offered to ``rep``; ``offer_expired`` if it was not theirs (any more)."""
-        transition = Transition(
-            to_state="agent",
-            reason="assigned",
-            expect=("queued",),
-            expect_offer_to=rep.id,
-            agent_id=rep.id,
-            agent_name=rep.name,
-        )
         try:
-            return await self.desk.take(rep, conversation_id, transition)
+            return await self.desk.take(rep, conversation_id, offered=True)
         except ChatError as exc:
             if exc.code == "not_assigned":  # still queued, but the offer lapsed or went to someone else
                 raise ChatError("offer_expired") from None
