@@ -48,6 +48,3 @@ class Emitter:
 
     async def to_agent(self, event: str, data: Any, agent_id: str) -> None:
         await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT)
-
-    async def to_sid(self, event: str, data: Any, sid: str, namespace: str) -> None:
-        await self.sio.emit(event, data, to=sid, namespace=namespace)

@@ -21,7 +21,6 @@ from chatbot.store import StoreUnavailable
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
-MAX_CLIENT_ID = 64
 
 ERROR_MESSAGES = {
     "empty": "The message is empty.",
