@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 
 from chatbot.text import normalize
 
-MAX_VARIANT_WORDS = 5
+MAX_CHARS = 4000
+"""Messages are capped at 2,000 characters by the protocol; this bounds the work on anything larger."""
 
 
 class Vocabulary:
@@ -41,7 +42,7 @@ class Vocabulary:
 
     def rewrite(self, text: str) -> str:
         """``text`` normalised, with each variant replaced by its term."""
-        words = normalize(text).split()
+        words = normalize(text[:MAX_CHARS]).split()
         if not self._terms:
             return " ".join(words)
         out: list[str] = []
