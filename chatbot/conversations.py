@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,9 @@ from chatbot.store import Appended, BotAnswer, NewMessage, Store
 from chatbot.waiting import WaitEstimator
 
 log = logging.getLogger(__name__)
+
+LANG_CACHE_SIZE = 50_000
+"""Languages remembered per process (about 100 bytes each): more than the open conversations of one process."""
 
 
 class ConversationService:
@@ -66,6 +70,7 @@ class ConversationService:
         self.clock: Callable[[], datetime] = utcnow  # tests move time without sleeping
         self.wait = WaitEstimator(store)
         self._locks = KeyedLocks()
+        self._langs: OrderedDict[str, str] = OrderedDict()  # conversation id -> language, most recent last
 
     async def settle(self, timeout: float) -> None:
         """Wait (at most ``timeout`` s) until no visitor message is being handled."""
@@ -80,11 +85,15 @@ class ConversationService:
 
     async def resume(self, token: str) -> Conversation | None:
         """The conversation this token opens, if any; never someone else's."""
-        return await self.store.conversation_by_token(token)
+        conversation = await self.store.conversation_by_token(token)
+        if conversation is not None:
+            self._remember_lang(conversation.id, conversation.lang)
+        return conversation
 
     async def start(self, lang: str, name: str | None, page: str | None) -> tuple[Conversation, str]:
         """A new conversation in state ``bot``, and its token."""
         conversation, token = await self.store.create_conversation(lang, name, page)
+        self._remember_lang(conversation.id, conversation.lang)
         log.info("conversation %s started (%s)", conversation.id, lang)
         return conversation, token
 
@@ -98,40 +107,59 @@ class ConversationService:
     # -- visitor messages ----------------------------------------------------
 
     async def visitor_message(self, conversation_id: str, text: str, client_id: str | None) -> Message:
-        """Store the visitor's message (once per ``client_id``), then let the bot answer if it still speaks.
+        """Store the visitor's message (once per ``client_id``), and the bot's reply if the bot still speaks.
 
-        The message and a confident bot reply are stored in one transaction; a
-        handoff, rarer, takes its own.
+        The reply is worked out first, then the message and a confident reply are
+        stored in one transaction, which keeps the reply only if the conversation
+        is still with the bot; a handoff, rarer, takes its own.
         """
         if not await self.limiter.allow(conversation_id):
             raise ChatError("rate_limited")
         async with self._locks.hold(conversation_id):
             bot = self.bot  # one bot for the whole turn, even if a reload swaps it meanwhile
-            replies: list[Reply] = []
-
-            def answer(state: str, lang: str) -> BotAnswer | None:
-                reply = self._match(bot, text, lang)
-                replies.append(reply)
-                if state != State.BOT or reply.handoff_reason is not None:
-                    return None
-                return BotAnswer(self._said(reply), reply.lang)
-
+            reply = self._match(bot, text, await self._lang(conversation_id))
+            answer = BotAnswer(self._said(reply), reply.lang) if reply.handoff_reason is None else None
             turn = await self.store.add_client_message(
                 conversation_id, NewMessage(sender="visitor", text=text, client_id=client_id), answer
             )
             message = turn.message
             if message is None:
+                self._langs.pop(conversation_id, None)
                 raise ChatError("closed")
             if not turn.created:
                 return message
+            if turn.state == State.BOT:
+                self._remember_lang(conversation_id, reply.lang)
             self.metrics.message("visitor")
             await self.emitter.to_conversation("message", message_json(message), conversation_id)
-            [reply] = replies
             await self._suggest(conversation_id, message, bot, reply)
             await self._send(conversation_id, turn.replies)
             if turn.state == State.BOT and reply.handoff_reason is not None:
                 await self.hand_off(conversation_id, reply.handoff_reason, [self._said(reply)], lang=reply.lang)
         return message
+
+    async def _lang(self, conversation_id: str) -> str:
+        """The conversation's language, the bot's default for a message that does not show its own.
+
+        Remembered per process from the conversation's start and each reply, read
+        from the store otherwise (after a restart, or a conversation another
+        process started). Another process's language switch is seen at its next
+        start or miss here: it only decides the language of ambiguous one-word messages.
+        """
+        lang = self._langs.get(conversation_id)
+        if lang is None:
+            conversation = await self.store.conversation(conversation_id)
+            lang = conversation.lang if conversation is not None else "en"
+            self._remember_lang(conversation_id, lang)
+        else:
+            self._langs.move_to_end(conversation_id)
+        return lang
+
+    def _remember_lang(self, conversation_id: str, lang: str) -> None:
+        self._langs[conversation_id] = lang
+        self._langs.move_to_end(conversation_id)
+        if len(self._langs) > LANG_CACHE_SIZE:
+            self._langs.popitem(last=False)
 
     def _match(self, bot: Bot, text: str, lang: str) -> Reply:
         started = time.perf_counter()

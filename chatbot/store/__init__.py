@@ -9,7 +9,6 @@ it returns rows and the conversation service decides what to tell whom.
 
 from chatbot.store.accounts import AccountQueries
 from chatbot.store.base import (
-    Answer,
     Appended,
     BotAnswer,
     NewMessage,
@@ -30,7 +29,6 @@ class Store(ChatQueries, AccountQueries, ServiceLevelQueries):
 
 
 __all__ = [
-    "Answer",
     "Appended",
     "BotAnswer",
     "NewMessage",

@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -92,14 +92,10 @@ class Appended:
 
 @dataclass(frozen=True)
 class BotAnswer:
-    """The bot's answer to a visitor's message, stored in the message's transaction."""
+    """The bot's answer to a visitor's message, stored in the message's transaction if the bot still speaks."""
 
     message: NewMessage
     lang: str  # the conversation's language from now on
-
-
-# Called with the conversation's state and language, inside the transaction that stores the visitor's message.
-Answer = Callable[[str, str], BotAnswer | None]
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.models import Conversation, Message, StateChange, utcnow
 from chatbot.store.base import (
-    Answer,
     Appended,
+    BotAnswer,
     Database,
     NewMessage,
     Transition,
@@ -126,18 +126,19 @@ class ChatQueries(Database):
 
     # -- messages ------------------------------------------------------------
 
-    async def add_client_message(self, conversation_id: str, new: NewMessage, answer: Answer | None = None) -> Turn:
-        """Store a visitor's or representative's message once per ``client_id``, and ``answer``'s reply with it.
+    async def add_client_message(self, conversation_id: str, new: NewMessage, reply: BotAnswer | None = None) -> Turn:
+        """Store a visitor's or representative's message once per ``client_id``, and the bot's ``reply`` with it.
 
-        ``answer`` is called inside the transaction with the open conversation's
-        state and language; the reply it returns (if any) is stored in the same
-        commit, so a visitor's message and the bot's reply cost one transaction.
-        A retry (same ``client_id``) writes nothing and returns the first message
-        (its ``answer`` was worked out for nothing: retries are rare); the message
-        is None when the conversation is closed or missing.
+        The reply was worked out before the transaction (the store never calls
+        back into the bot, so no connection is held while it computes) and is
+        kept only if the conversation is still with the bot when the message is
+        stored: a representative who took it meanwhile speaks instead. One
+        transaction for both. A retry (same ``client_id``) writes nothing and
+        returns the first message (its reply was worked out for nothing: retries
+        are rare); the message is None when the conversation is closed or missing.
         """
         try:
-            return await self._insert_client_message(conversation_id, new, answer)
+            return await self._insert_client_message(conversation_id, new, reply)
         except IntegrityError:
             # Insert first, look up only on a duplicate: retries are rare, every message pays for a lookup.
             async with self.transaction() as session:
@@ -145,7 +146,7 @@ class ChatQueries(Database):
                 existing = await self._by_client_id(session, conversation_id, new.client_id)
                 return Turn(conversation_id, state or "closed", existing, created=False)
 
-    async def _insert_client_message(self, conversation_id: str, new: NewMessage, answer: Answer | None) -> Turn:
+    async def _insert_client_message(self, conversation_id: str, new: NewMessage, reply: BotAnswer | None) -> Turn:
         """Two statements on the hot path: touch the open conversation (reading its state), insert the messages.
 
         Core statements on the session's connection: the ORM's unit of work cost
@@ -158,9 +159,8 @@ class ChatQueries(Database):
             if opened is None:  # closed or missing: a retry of a stored message still gets its first answer
                 existing = await self._by_client_id(session, conversation_id, new.client_id)
                 return Turn(conversation_id, "closed", existing, created=False)
-            reply = answer(opened.state, opened.lang) if answer is not None else None
             rows = [_message(conversation_id, new, now)]
-            if reply is not None:
+            if reply is not None and opened.state == "bot":
                 rows.append(_message(conversation_id, reply.message, now))
                 if reply.lang != opened.lang:
                     await connection.execute(_SET_LANG, {"cid": conversation_id, "lang": reply.lang})
