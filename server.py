@@ -5,7 +5,7 @@ The same as ``chatbot serve``.
 
 import sys
 
-from chatbot.cli import main
+from chatbot.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["serve", *sys.argv[1:]]))

@@ -2,7 +2,7 @@
 
     python bench/clinic_heldout.py [--intents intents] [--threshold T] [--json]
 
-Builds the bot exactly as the server does (``chatbot.bot.Bot`` from the intent
+Builds the bot exactly as the server does (``chatbot.bot.answers.Bot`` from the intent
 folder, including the ``out_of_scope`` negatives, at the matcher's default
 threshold unless ``--threshold``), then asks it 40 paraphrased clinic
 questions that are in no intent file and 30 out-of-scope ones. A clinic
@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chatbot.bot import Bot  # noqa: E402
-from chatbot.intents import load_intents  # noqa: E402
+from chatbot.bot.answers import Bot  # noqa: E402
+from chatbot.bot.intents import load_intents  # noqa: E402
 
 CLINIC: tuple[tuple[str, str, str], ...] = (  # (text, language, intent)
     ("good evening, is someone available?", "en", "greeting"),

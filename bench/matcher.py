@@ -25,8 +25,8 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chatbot.matcher import Matcher  # noqa: E402
-from chatbot.text import normalize  # noqa: E402
+from chatbot.bot.matcher import Matcher  # noqa: E402
+from chatbot.bot.text import normalize  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/clinc150/clinc150_train_val.json"
 SIZES = (1000, 5000, 15000)

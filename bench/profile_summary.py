@@ -18,10 +18,10 @@ from pathlib import Path
 
 # (bucket, any of these path fragments in the stack); first match wins.
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("matching (bot.reply: matcher, red flags)", ("chatbot/bot.py", "chatbot/matcher/", "chatbot/redflags.py")),
+    ("matching (bot.reply: matcher, understanding, red flags)", ("chatbot/bot/",)),
     ("SQLAlchemy (with the driver calls below it)", ("sqlalchemy/",)),
     ("database driver outside SQLAlchemy (aiosqlite thread, asyncpg protocol)", ("aiosqlite/", "asyncpg/", "sqlite3")),
-    ("emitting events (python-socketio / engine.io send)", ("chatbot/emitter.py",)),
+    ("emitting events (python-socketio / engine.io send)", ("chatbot/chat/emitter.py",)),
     ("chatbot, other (namespaces, service, protocol)", ("chatbot/",)),
     ("Socket.IO / engine.IO receive and dispatch", ("socketio/", "engineio/")),
     ("aiohttp (HTTP, websocket frames)", ("aiohttp/",)),
@@ -36,7 +36,7 @@ ACROSS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 # Frames at the root of every stack of the server's main thread, so they say nothing.
-ROOT_FRAMES = ("chatbot/__main__.py", "chatbot/cli.py")
+ROOT_FRAMES = ("chatbot/__main__.py", "chatbot/cli/main.py")
 
 
 def samples(path: Path) -> Iterator[tuple[str, int]]:

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import QUESTIONS, positive  # noqa: E402
 
 from chatbot import redflags  # noqa: E402
-from chatbot.bot import Bot  # noqa: E402
-from chatbot.intents import load_intents  # noqa: E402
-from chatbot.matcher.embedding import token_embedding  # noqa: E402
+from chatbot.bot.answers import Bot  # noqa: E402
+from chatbot.bot.intents import load_intents  # noqa: E402
+from chatbot.bot.matcher.embedding import token_embedding  # noqa: E402
 
 BAD_INPUT = (
     "",

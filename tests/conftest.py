@@ -17,10 +17,9 @@ from aiohttp import web
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from chatbot import schema
-from chatbot.app import STORE, create_app
-from chatbot.config import Settings
-from chatbot.store import make_engine
+from chatbot.shared.config import Settings
+from chatbot.store import make_engine, schema
+from chatbot.web.app import STORE, create_app
 from tests.pgcluster import ThrowawayPostgres
 from tests.processes import create_database, drop_database
 

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 import socketio
 
-from chatbot import web_safety
-from chatbot.keys import SIO, STORE
+from chatbot.shared.keys import SIO, STORE
+from chatbot.web import safety as web_safety
 from tests.conftest import WAIT, Client, Server, Visitor
 from tests.processes import redis_prefix
 

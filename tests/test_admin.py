@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chatbot import openapi
-from chatbot.app import SERVICE
+from chatbot.admin import openapi
+from chatbot.web.app import SERVICE
 from tests.conftest import INTENTS, Server
 from tests.processes import redis_prefix
 

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from sqlalchemy import update
 
-from chatbot import admin_cli
-from chatbot.app import STORE
-from chatbot.models import Conversation, utcnow
+from chatbot.admin import commands as admin_cli
+from chatbot.store.models import Conversation, utcnow
+from chatbot.web.app import STORE
 from tests.conftest import INTENTS, Server
 from tests.test_admin import (
     ACCESS_EN,
@@ -31,7 +31,7 @@ from tests.test_admin import (
 
 
 def cli(*argv: str) -> int:
-    """``chatbot <argv>`` through the commands' own ``register`` (as ``chatbot.cli`` wires them)."""
+    """``chatbot <argv>`` through the commands' own ``register`` (as ``chatbot.cli.main`` wires them)."""
     parser = argparse.ArgumentParser(prog="chatbot")
     admin_cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

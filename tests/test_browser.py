@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from chatbot import pages
-from chatbot.app import DESK, SERVICE, STORE
+from chatbot.web import pages
+from chatbot.web.app import DESK, SERVICE, STORE
 from tests.conftest import ROOT, Server, need_service
 
 try:
@@ -263,7 +263,7 @@ async def test_a_second_representative_is_told_when_someone_else_won(server: Ser
 
 
 def urgent_phrase(server: Server) -> str:
-    """A message the red-flag rules catch (the list belongs to chatbot/redflags.py, not to this test)."""
+    """A message the red-flag rules catch (the list belongs to chatbot/bot/redflags.py, not to this test)."""
     candidates = ("I suddenly can't control my bladder", "I have chest pain", "tengo dolor en el pecho")
     for text in candidates:
         if server.app[SERVICE].bot.reply(text, "en").handoff_reason == "urgent":

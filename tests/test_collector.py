@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatbot import collector
+from chatbot.cli import collector
 
 
 @pytest.fixture

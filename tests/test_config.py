@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import config
-from chatbot.cli import build_parser
+from chatbot.cli.main import build_parser
+from chatbot.shared import config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chatbot.matcher.embedding import DIMENSIONS, token_embedding
+from chatbot.bot.matcher.embedding import DIMENSIONS, token_embedding
 
 
 def _cosine(a: str, b: str) -> float:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import evaluation
-from chatbot.evaluation import Outcome, choose_threshold, load_dataset, reliability, score, subsample
+from chatbot.quality import evaluation
+from chatbot.quality.evaluation import Outcome, choose_threshold, load_dataset, reliability, score, subsample
 
 TOPICS = {
     "weather": ["weather", "rain", "forecast", "sunny"], "music": ["song", "playlist", "music", "album"],
@@ -87,7 +87,7 @@ def test_threshold_is_chosen_on_val_only(tmp_path: Path) -> None:
     assert reported.threshold == on_val.threshold
     assert reported.n_test == len(with_test["test"]) + len(with_test["oos_test"])
     # The test split would have chosen another threshold: its out-of-scope queries look in scope.
-    from chatbot.matcher import Matcher
+    from chatbot.bot.matcher import Matcher
     data = load_dataset(_write(tmp_path, with_test, "c.json"))
     matcher = Matcher.build(data.train, [t for t, _ in data.oos_train])
     test_outcomes = evaluation.run_queries(

@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from chatbot.app import MAX_PACKET_BYTES
-from chatbot.config import Settings
-from chatbot.keys import STORE
+from chatbot.shared.config import Settings
+from chatbot.shared.keys import STORE
+from chatbot.web.app import MAX_PACKET_BYTES
 from tests.conftest import INTENTS, Client, Representative, Server, Visitor, start_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -9,6 +9,7 @@ module imports, directly or through others, a module that imports it back.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,24 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those under ``if TYPE_CHECKING:`` (imports for the type checker only, never run)."""
+    found: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports at its top level or inside functions (``from x import y`` counts x and x.y)."""
+    """Every module ``path`` imports when it runs, at its top or inside functions (``from x import y``: x and x.y)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -42,23 +57,34 @@ def _uses(module: str, prefix: str) -> bool:
     return any(name == prefix or name.startswith(prefix + ".") for name in GRAPH[module])
 
 
-@pytest.mark.parametrize("module", ["chatbot.visitors", "chatbot.agents"])
+@pytest.mark.parametrize("module", ["chatbot.chat.visitors", "chatbot.chat.agents"])
 def test_namespaces_never_import_sqlalchemy(module: str) -> None:
     assert not _uses(module, "sqlalchemy")
 
 
 @pytest.mark.parametrize("module", sorted(m for m in GRAPH if m.startswith("chatbot.store")))
-def test_the_store_never_imports_the_bot_the_emitter_or_socketio(module: str) -> None:
-    for forbidden in ("chatbot.bot", "chatbot.emitter", "chatbot.matcher", "chatbot.understanding", "socketio"):
+def test_the_store_never_imports_the_bot_the_conversation_or_socketio(module: str) -> None:
+    for forbidden in ("chatbot.bot", "chatbot.chat", "chatbot.web", "chatbot.admin", "socketio"):
         assert not _uses(module, forbidden), (module, forbidden)
 
 
-@pytest.mark.parametrize("module", sorted(
-    m for m in GRAPH if m.startswith(("chatbot.matcher", "chatbot.understanding")) or m == "chatbot.redflags"
-))
-def test_the_readers_know_nothing_of_sockets_or_the_database(module: str) -> None:
-    for forbidden in ("socketio", "sqlalchemy", "aiohttp", "chatbot.store", "chatbot.conversations"):
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if m.startswith("chatbot.bot")))
+def test_the_bot_knows_nothing_of_sockets_the_database_or_the_conversation(module: str) -> None:
+    for forbidden in ("socketio", "sqlalchemy", "aiohttp", "chatbot.store", "chatbot.chat", "chatbot.web"):
         assert not _uses(module, forbidden), (module, forbidden)
+
+
+LAYERS = ("cli", "web", "admin", "quality", "chat", "bot", "store", "shared")
+"""Top to bottom: a package imports only packages below it (``shared`` is what every layer may use)."""
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if m.count(".") >= 2 and m.split(".")[1] in LAYERS))
+def test_no_import_runs_back_up_the_layers(module: str) -> None:
+    own = LAYERS.index(module.split(".")[1])
+    for name in GRAPH[module]:
+        parts = name.split(".")
+        if parts[0] == "chatbot" and len(parts) > 1 and parts[1] in LAYERS:
+            assert LAYERS.index(parts[1]) >= own, f"{module} imports {name}, above it"
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -95,3 +121,24 @@ def test_no_import_cycles() -> None:
         for module, names in GRAPH.items()
     }
     assert find_cycle(internal) is None
+
+
+def _readme_modules() -> set[str]:
+    """The paths the README's module table names (a folder ending in / stands for everything in it)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("| module | concept |", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `chatbot/")]
+    return {path for row in rows for path in re.findall(r"`(chatbot/[\w/.]+)`", row.split("|")[1])}
+
+
+def test_the_readme_module_table_names_every_module_and_nothing_else() -> None:
+    named = _readme_modules()
+    modules = {str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts}
+    packages = {f"{Path(m).parent}/" for m in modules}
+
+    def covered(module: str) -> bool:
+        return module in named or any(module.startswith(n) for n in named if n.endswith("/") and n != "chatbot/")
+
+    inits = {m for m in modules if m.endswith("__init__.py") and f"{Path(m).parent}/" not in named}
+    assert sorted(m for m in modules - inits if not covered(m)) == []
+    assert sorted(n for n in named if n not in modules and n not in packages) == []

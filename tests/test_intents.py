@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.intents import LANGUAGES, IntentError, Problem, check_directory, load_intents
-from chatbot.text import normalize
+from chatbot.bot.intents import LANGUAGES, IntentError, Problem, check_directory, load_intents
+from chatbot.bot.text import normalize
 
 INTENTS = Path(__file__).resolve().parents[1] / "intents"
 BROKEN = Path(__file__).resolve().parent / "data" / "broken_intents"

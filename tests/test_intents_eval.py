@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.intent_eval import Guess, confusions, point
+from chatbot.quality.intent_eval import Guess, confusions, point
 from tests.conftest import INTENTS
 from tests.test_admin import write_intent
 from tests.test_admin_cli import BREAD_EN, CAKES_EN, cli

@@ -1,11 +1,11 @@
-"""chatbot.lifecycle: the one table of allowed state changes (behaviour over sockets: test_agents, test_routing)."""
+"""chatbot.chat.lifecycle: the one table of allowed state changes (over sockets: test_agents, test_routing)."""
 
 from __future__ import annotations
 
 import pytest
 
-from chatbot.lifecycle import CLOSE_REASONS, HANDOFF_REASONS, OPEN, TRANSITIONS, Reason, State, change
-from chatbot.understanding.requests import REASONS
+from chatbot.bot.understanding.requests import REASONS
+from chatbot.chat.lifecycle import CLOSE_REASONS, HANDOFF_REASONS, OPEN, TRANSITIONS, Reason, State, change
 
 
 def test_every_reason_but_created_has_a_row() -> None:

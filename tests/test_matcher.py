@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.matcher import DEFAULT_THRESHOLD, Candidate, Matcher
+from chatbot.bot.matcher import DEFAULT_THRESHOLD, Candidate, Matcher
 
 EXAMPLES_EN = {  # the clinic's shape: a dozen intents of about ten examples each
     "greeting": ["hello", "hi there", "good morning", "hey", "good afternoon", "hello is anyone there",

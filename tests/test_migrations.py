@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from chatbot import schema
-from chatbot.store import Store, make_engine
+from chatbot.store import Store, make_engine, schema
 from tests.conftest import need_service
 from tests.processes import create_database, drop_database
 

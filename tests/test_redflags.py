@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.redflags import CATEGORIES, RedFlag, detect, emergency_message
-from chatbot.text import normalize
+from chatbot.bot.redflags import CATEGORIES, RedFlag, detect, emergency_message
+from chatbot.bot.text import normalize
 
 POSITIVES = [
     # loss of bladder or bowel control

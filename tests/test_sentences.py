@@ -1,8 +1,8 @@
-"""chatbot.understanding.sentences: which units of a message ask something, and what is scanned."""
+"""chatbot.bot.understanding.sentences: which units of a message ask something, and what is scanned."""
 
 from __future__ import annotations
 
-from chatbot.understanding.sentences import MAX_UNITS, asks, questions, scan_units, sentences
+from chatbot.bot.understanding.sentences import MAX_UNITS, asks, questions, scan_units, sentences
 
 
 def test_a_story_before_the_question_leaves_only_the_question() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from chatbot.app import SERVICE, STORE, create_app
-from chatbot.hours import HoursError
-from chatbot.waiting import WaitEstimator
+from chatbot.chat.hours import HoursError
+from chatbot.chat.waiting import WaitEstimator
+from chatbot.web.app import SERVICE, STORE, create_app
 from tests.conftest import Server
 
 HOURS = """\

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from chatbot.unanswered import Unanswered, group
+from chatbot.admin.unanswered import Unanswered, group
 
 QUESTIONS = {
     "insurance": ["do you take my insurance", "is my insurance accepted", "do you take aetna insurance",

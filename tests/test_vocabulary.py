@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatbot.intents import check_directory
-from chatbot.understanding.vocabulary import Vocabulary
+from chatbot.bot.intents import check_directory
+from chatbot.bot.understanding.vocabulary import Vocabulary
 from tests.conftest import INTENTS
 
 

@@ -11,8 +11,8 @@ import pytest
 import socketio
 from multidict import CIMultiDictProxy
 
-from chatbot.keys import SIO
-from chatbot.web_safety import content_security_policy
+from chatbot.shared.keys import SIO
+from chatbot.web.safety import content_security_policy
 from tests.conftest import WAIT, Server, Visitor
 
 CLINIC = "https://clinic.example"

@@ -7,8 +7,8 @@ import hmac
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from chatbot.models import Agent, Conversation, utcnow
 from chatbot.store.base import Database, new_id, new_token, rows_changed, token_digest
+from chatbot.store.models import Agent, Conversation, utcnow
 
 
 class AccountQueries(Database):

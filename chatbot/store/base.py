@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from chatbot.models import Conversation, Message
+from chatbot.store.models import Conversation, Message
 
 
 class StoreUnavailable(Exception):

@@ -10,7 +10,6 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatbot.models import Conversation, Message, StateChange, utcnow
 from chatbot.store.base import (
     Appended,
     BotAnswer,
@@ -23,6 +22,7 @@ from chatbot.store.base import (
     rows_changed,
     token_digest,
 )
+from chatbot.store.models import Conversation, Message, StateChange, utcnow
 
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)

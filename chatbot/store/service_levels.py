@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from chatbot.models import Conversation, StateChange, utcnow
 from chatbot.store.base import Database, rows_changed
+from chatbot.store.models import Conversation, StateChange, utcnow
 
 
 class ServiceLevelQueries(Database):

@@ -1,0 +1,3 @@
+"""What admins use: the admin HTTP API and its OpenAPI description, reports, unanswered questions, intent
+reloads, the admin commands.
+"""

@@ -1,0 +1,291 @@
+"""The admin HTTP API under ``/admin/``: intent reload, the unanswered report, transcripts, stats.
+
+Every endpoint but the OpenAPI document needs ``Authorization: Bearer
+<CHATBOT_ADMIN_TOKEN>``; with no token configured the API is off (403). One
+middleware authenticates and turns every refusal into the chat protocol's
+error shape, ``{"error": {"code", "message"}}``: bad input is a 4xx, never a
+500. The routes live in a sub-application so that the middleware covers
+``/admin/`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from chatbot.admin import openapi, reports, unanswered
+from chatbot.admin.reload import ReloadChannel, Reloaded, Reloader
+from chatbot.chat import transcripts
+from chatbot.chat.metrics import METRICS
+from chatbot.chat.protocol import iso
+from chatbot.shared.keys import GUARD, SERVICE, SETTINGS, STORE
+from chatbot.store import StoreUnavailable
+
+RELOADER = web.AppKey("reloader", Reloader)
+CHANNEL = web.AppKey("reload_channel", ReloadChannel)
+MAX_LIMIT = 200
+MAX_QUERY = 200
+_REASON = re.compile(r"[a-z_]{1,32}")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # ids are hex; anything else cannot name a conversation
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "admin_disabled",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "invalid_intents",
+    429: "rate_limited",
+    503: "unavailable",
+}
+_DISABLED = (
+    "The admin API is off: set CHATBOT_ADMIN_TOKEN (or --admin-token) to a long random secret, restart "
+    "the server, and send it as 'Authorization: Bearer <token>'."
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadParameter(ValueError):
+    """A query parameter the API cannot use; the message names it and says what it accepts."""
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    body = {"error": {"code": _CODES.get(status, "error"), "message": message}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _token_matches(request: web.Request, token: str) -> bool:
+    """The request carries ``Authorization: Bearer <token>`` (compared in constant time)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "replace"), token.encode("utf-8")
+    )
+
+
+async def _refusal(request: web.Request) -> web.Response | None:
+    """403 when the admin API is off, 429 while the address is blocked after failed sign-ins, 401 for a
+    missing or wrong token (each counted as a failed sign-in, like a representative's)."""
+    token = request.config_dict[SETTINGS].admin_token
+    if not token:
+        return error_response(403, _DISABLED)
+    guard = request.config_dict[GUARD]
+    address = guard.request_address(request)
+    if not guard.may_sign_in(address):
+        return error_response(
+            429, "Too many failed sign-ins from your address; wait a minute.", headers={"Retry-After": "60"}
+        )
+    if not _token_matches(request, token):
+        await guard.sign_in_failed(address)
+        return error_response(
+            401,
+            "Send the admin token as 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="chatbot-admin"'},
+        )
+    return None
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    refusal = await _refusal(request)
+    if refusal is not None:
+        return refusal
+    try:
+        return await handler(request)
+    except BadParameter as exc:
+        return error_response(400, str(exc))
+    except StoreUnavailable:
+        return error_response(503, "The database did not answer; try again in a few seconds.")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, exc.reason)  # no such route (404) or method (405)
+
+
+# -- query parameters ---------------------------------------------------------
+
+
+def _since(query: Mapping[str, str], default: str = "7d") -> datetime:
+    try:
+        return reports.ago(query.get("since", default))
+    except ValueError as exc:
+        raise BadParameter(f"since: {exc}") from None
+
+
+def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"-?\d{1,12}", raw.strip()) or not low <= int(raw) <= high:
+        raise BadParameter(f"{name}: expected a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+def _moment(query: Mapping[str, str], name: str) -> datetime | None:
+    """An ISO 8601 date or date-time; without a zone it is UTC."""
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadParameter(f"{name}: expected a date like 2024-05-31 or 2024-05-31T14:00:00Z, got {raw!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _search(query: Mapping[str, str]) -> reports.Search:
+    state, reason, text = query.get("state"), query.get("reason"), query.get("q")
+    if state is not None and state not in reports.STATES:
+        raise BadParameter(f"state: expected one of {', '.join(reports.STATES)}, got {state!r}")
+    if reason is not None and not _REASON.fullmatch(reason):
+        raise BadParameter(f"reason: expected a reason such as low_confidence or closed_by_visitor, got {reason!r}")
+    if text is not None and (not 0 < len(text.strip()) <= MAX_QUERY or "\x00" in text):
+        raise BadParameter(f"q: expected 1 to {MAX_QUERY} characters of text")
+    created_from, created_to = _moment(query, "from"), _moment(query, "to")
+    if created_from and created_to and created_from > created_to:
+        raise BadParameter("from: must not be after 'to'")
+    return reports.Search(
+        state=state,
+        reason=reason,
+        created_from=created_from,
+        created_to=created_to,
+        text=text.strip() if text else None,
+    )
+
+
+# -- handlers -----------------------------------------------------------------
+
+
+def reloaded_json(result: Reloaded) -> dict[str, Any]:
+    if result.ok:
+        return {"ok": True, "intents": result.intents, "added": result.added, "removed": result.removed}
+    return {
+        "ok": False,
+        "error": {
+            "code": "invalid_intents",
+            "message": "The intent files have problems; the running set is unchanged.",
+        },
+        "problems": [{"file": p.path, "line": p.line, "message": p.message, "text": str(p)} for p in result.problems],
+    }
+
+
+async def reload_intents(request: web.Request) -> web.Response:
+    """Validate the intent folder and swap it in; 422 with every problem, leaving the bot as it was."""
+    result = await request.config_dict[RELOADER].reload()
+    if result.ok and CHANNEL in request.config_dict:
+        await request.config_dict[CHANNEL].announce()
+    return web.json_response(reloaded_json(result), status=200 if result.ok else 422)
+
+
+async def unanswered_report(request: web.Request) -> web.Response:
+    since = _since(request.query)
+    limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
+    found = await unanswered.find(request.config_dict[STORE], since)
+    groups = await asyncio.to_thread(unanswered.group, found)
+    return web.json_response(
+        {
+            "since": iso(since),
+            "messages": len(found),
+            "total_groups": len(groups),
+            "groups": [g.as_json() for g in groups[:limit]],
+        }
+    )
+
+
+async def stats(request: web.Request) -> web.Response:
+    figures = await reports.stats(request.config_dict[STORE], _since(request.query))
+    return web.json_response(figures.as_json())
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    criteria = _search(request.query)
+    limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
+    offset = _int(request.query, "offset", 0, 0, 10**9)
+    page = await reports.search(request.config_dict[STORE], criteria, limit, offset)
+    return web.json_response({**page.as_json(), "limit": limit, "offset": offset})
+
+
+def _wants_text(request: web.Request) -> bool:
+    wanted = request.query.get("format")
+    if wanted is None:
+        accept = request.headers.get("Accept", "")
+        return "text/plain" in accept and "application/json" not in accept
+    if wanted not in ("json", "txt"):
+        raise BadParameter(f"format: expected json or txt, got {wanted!r}")
+    return wanted == "txt"
+
+
+def _conversation_id(request: web.Request) -> str | None:
+    """The id in the path, or None when it cannot name a conversation (so it never reaches the database)."""
+    conversation_id = request.match_info["id"]
+    return conversation_id if _ID.fullmatch(conversation_id) else None
+
+
+_NO_SUCH = "No conversation with that id."
+
+
+async def one_conversation(request: web.Request) -> web.Response:
+    as_text = _wants_text(request)
+    conversation_id = _conversation_id(request)
+    found = await reports.detail(request.config_dict[STORE], conversation_id) if conversation_id else None
+    if found is None:
+        return error_response(404, _NO_SUCH)
+    if as_text:
+        return web.Response(
+            text=transcripts.render(found.conversation, found.messages), content_type="text/plain", charset="utf-8"
+        )
+    return web.json_response(found.as_json())
+
+
+async def delete_conversation(request: web.Request) -> web.Response:
+    """Erase one conversation with its messages, state changes and transcript file (a visitor's request)."""
+    conversation_id = _conversation_id(request)
+    if conversation_id is None or not await reports.delete_conversation(request.config_dict[STORE], conversation_id):
+        return error_response(404, _NO_SUCH)
+    reports.remove_transcripts(request.config_dict[SERVICE].transcripts_dir, [conversation_id])
+    return web.Response(status=204)
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(openapi.document())
+
+
+# -- wiring -------------------------------------------------------------------
+
+
+async def _listen_for_reloads(admin: web.Application) -> AsyncIterator[None]:
+    channel = admin[CHANNEL]
+    task = asyncio.create_task(channel.listen(), name="intent-reloads")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await channel.close()
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount the admin API on ``app`` (after its settings, service and metrics are set)."""
+    settings = app[SETTINGS]
+    admin = web.Application(middlewares=[_guard])
+    reloader = Reloader(app[SERVICE], settings.intents_dir, settings.threshold, app[METRICS])
+    admin[RELOADER] = reloader
+    if settings.redis_url:
+        admin[CHANNEL] = ReloadChannel(
+            settings.redis_url, f"{settings.redis_prefix}:intent-reloads", reloader, sender=uuid.uuid4().hex
+        )
+        admin.cleanup_ctx.append(_listen_for_reloads)
+    admin.router.add_post("/intents/reload", reload_intents)
+    admin.router.add_get("/unanswered", unanswered_report)
+    admin.router.add_get("/stats", stats)
+    admin.router.add_get("/conversations", list_conversations)
+    admin.router.add_get("/conversations/{id}", one_conversation)
+    admin.router.add_delete("/conversations/{id}", delete_conversation)
+    app.router.add_get("/admin/openapi.json", openapi_document)
+    app.add_subapp("/admin", admin)

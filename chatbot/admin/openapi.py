@@ -1,0 +1,288 @@
+"""The admin API's OpenAPI 3.1 document, served at ``/admin/openapi.json`` (no token needed to read it).
+
+Built in code rather than shipped as a JSON file so the shared pieces (the
+error shape, the ``since`` parameter) are written once; ``tests/test_admin.py``
+checks that every admin route is documented here and nothing else is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatbot.admin.reports import MAX_DURATION, STATES
+
+_OBJ = "object"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _param(name: str, description: str, schema: dict[str, Any], where: str = "query") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "description": description, "schema": schema}
+
+
+_SINCE = _param(
+    "since",
+    f"How far back: a number and a unit (s, m, h, d, w), e.g. 30m, 12h, 7d; at most {MAX_DURATION.days} days.",
+    {"type": "string", "default": "7d", "example": "7d"},
+)
+_LIMIT = _param("limit", "How many items to return.", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
+_ID = _param("id", "The conversation's id.", {"type": "string"}, where="path")
+
+def _rating_group(key: str) -> dict[str, Any]:
+    properties = {key: {"type": "string"}, "count": {"type": "integer"}, "average": {"type": "number"}}
+    return {"type": _OBJ, "properties": properties}
+
+
+_ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Disabled"},
+    "503": {"$ref": "#/components/responses/Unavailable"},
+}
+
+
+def _operation(
+    summary: str, ok: dict[str, Any], parameters: list[dict[str, Any]] | None = None, **responses: dict[str, Any]
+) -> dict[str, Any]:
+    return {"summary": summary, "parameters": parameters or [], "responses": {"200": ok, **_ERRORS, **responses}}
+
+
+_NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
+_ERROR_BODY = {"type": _OBJ, "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {"type": _OBJ, "required": ["error"], "properties": {"error": _ERROR_BODY}},
+    "Problem": {
+        "type": _OBJ,
+        "properties": {
+            "file": {"type": "string"},
+            "line": {"type": "integer"},
+            "message": {"type": "string"},
+            "text": {"type": "string", "description": "file:line: message"},
+        },
+    },
+    "Reloaded": {
+        "type": _OBJ,
+        "properties": {
+            "ok": {"type": "boolean"},
+            "intents": {"type": "integer"},
+            "added": {"type": "array", "items": {"type": "string"}},
+            "removed": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Group": {
+        "type": _OBJ,
+        "properties": {
+            "lang": {"type": "string", "enum": ["en", "es"]},
+            "count": {"type": "integer"},
+            "examples": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "distinct messages, most frequent first",
+            },
+            "answers": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "the first representative reply after each message, most frequent first",
+            },
+            "conversations": {"type": "array", "items": {"type": "string"}},
+            "last_seen": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Stats": {
+        "type": _OBJ,
+        "properties": {
+            "since": {"type": "string", "format": "date-time"},
+            "conversations": {"type": "integer", "description": "started in the period"},
+            "closed": {"type": "integer", "description": "of those, closed now"},
+            "bot_only": {"type": "integer", "description": "closed without ever being queued or taken"},
+            "bot_only_share": {"type": ["number", "null"], "description": "bot_only / closed"},
+            "handoffs": {
+                "type": _OBJ,
+                "additionalProperties": {"type": "integer"},
+                "description": "conversations leaving the bot, by reason",
+            },
+            "wait_seconds": {
+                "type": _OBJ,
+                "properties": {
+                    "count": {"type": "integer"},
+                    "median": {"type": ["number", "null"]},
+                    "p90": {"type": ["number", "null"]},
+                },
+                "description": "from queued to taken by a representative",
+            },
+            "top_intents": {
+                "type": "array",
+                "items": {"type": _OBJ, "properties": {"intent": {"type": "string"}, "count": {"type": "integer"}}},
+            },
+            "unanswered": {"type": "integer", "description": "handoffs for low confidence"},
+            "messages": {"type": _OBJ, "additionalProperties": {"type": "integer"}, "description": "by sender"},
+            "ratings": {
+                "type": _OBJ,
+                "description": "visitors' ratings (1-5) given in the period, by representative and by ISO week",
+                "properties": {
+                    "count": {"type": "integer"},
+                    "average": {"type": ["number", "null"]},
+                    "by_representative": {"type": "array", "items": _rating_group("representative")},
+                    "by_week": {"type": "array", "items": _rating_group("week")},
+                },
+            },
+        },
+    },
+    "ConversationSummary": {
+        "type": _OBJ,
+        "description": "As in the protocol, plus closed_at, rating, message_count",
+        "additionalProperties": True,
+        "properties": {
+            "id": {"type": "string"},
+            "state": {"type": "string", "enum": list(STATES)},
+            "reason": {"type": ["string", "null"]},
+            "lang": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+            "message_count": {"type": "integer"},
+        },
+    },
+    "Conversation": {
+        "type": _OBJ,
+        "additionalProperties": True,
+        "description": "The summary, plus every message (the protocol's Message) and every change of state",
+        "properties": {
+            "messages": {"type": "array", "items": {"type": _OBJ}},
+            "state_changes": {
+                "type": "array",
+                "items": {
+                    "type": _OBJ,
+                    "properties": {
+                        "from": {"type": ["string", "null"]},
+                        "to": {"type": "string"},
+                        "reason": {"type": ["string", "null"]},
+                        "agent_id": {"type": ["string", "null"]},
+                        "at": {"type": "string", "format": "date-time"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _response(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _paths() -> dict[str, Any]:
+    conversations_params = [
+        _param("state", "Only conversations in this state.", {"type": "string", "enum": list(STATES)}),
+        _param("reason", "Only conversations whose latest change had this reason.", {"type": "string"}),
+        _param(
+            "from",
+            "Started at or after (ISO 8601 date or date-time, UTC if no zone).",
+            {"type": "string", "format": "date-time"},
+        ),
+        _param("to", "Started before.", {"type": "string", "format": "date-time"}),
+        _param("q", "Text that one of its messages contains (case-insensitive).", {"type": "string", "maxLength": 200}),
+        _LIMIT,
+        _param("offset", "How many matches to skip.", {"type": "integer", "minimum": 0, "default": 0}),
+    ]
+    page = {
+        "type": _OBJ,
+        "properties": {
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "conversations": {"type": "array", "items": _ref("ConversationSummary")},
+        },
+    }
+    unanswered = {
+        "type": _OBJ,
+        "properties": {
+            "since": {"type": "string"},
+            "messages": {"type": "integer"},
+            "total_groups": {"type": "integer"},
+            "groups": {"type": "array", "items": _ref("Group")},
+        },
+    }
+    refused = {
+        "type": _OBJ,
+        "properties": {
+            "ok": {"const": False},
+            "error": _ERROR_BODY,
+            "problems": {"type": "array", "items": _ref("Problem")},
+        },
+    }
+    transcript = {
+        "description": "The conversation",
+        "content": {"application/json": {"schema": _ref("Conversation")}, "text/plain": {"schema": {"type": "string"}}},
+    }
+    return {
+        "/admin/intents/reload": {
+            "post": _operation(
+                "Validate the intent folder and swap it in; a broken file changes nothing",
+                _json(_ref("Reloaded"), "Swapped in"),
+                None,
+                **{"422": _json(refused, "Problems, with file and line")},
+            )
+        },
+        "/admin/unanswered": {
+            "get": _operation(
+                "Visitor messages handed off for low confidence, grouped by similarity, largest group first",
+                _json(unanswered, "The groups"),
+                [_SINCE, _LIMIT],
+            )
+        },
+        "/admin/stats": {"get": _operation("Figures for the period", _json(_ref("Stats"), "The figures"), [_SINCE])},
+        "/admin/conversations": {
+            "get": _operation(
+                "Search conversations, newest first, paginated", _json(page, "One page"), conversations_params
+            )
+        },
+        "/admin/conversations/{id}": {
+            "get": _operation(
+                "One conversation as JSON, or its transcript as text (?format=txt or Accept: text/plain)",
+                transcript,
+                [_ID, _param("format", "json or txt", {"type": "string", "enum": ["json", "txt"]})],
+                **_NOT_FOUND,
+            ),
+            "delete": {
+                "summary": "Erase the conversation: messages, state changes and transcript file",
+                "parameters": [_ID],
+                "responses": {"204": {"description": "Erased"}, **_ERRORS, **_NOT_FOUND},
+            },
+        },
+        "/admin/openapi.json": {
+            "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Chatbot admin API",
+            "version": "1",
+            "description": "Tune the bot and read its conversations. Send `Authorization: Bearer "
+            "<CHATBOT_ADMIN_TOKEN>`; with no token configured every endpoint answers 403. "
+            'Errors are `{"error": {"code", "message"}}`. See docs/admin.md.',
+        },
+        "security": [{"bearer": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _SCHEMAS,
+            "responses": {
+                "BadRequest": _response("A query parameter is not usable; the message says which and why"),
+                "Unauthorized": _response("Missing or wrong admin token (with WWW-Authenticate: Bearer)"),
+                "Disabled": _response("The admin API is off: CHATBOT_ADMIN_TOKEN is not set"),
+                "NotFound": _response("No conversation with that id"),
+                "Unavailable": _response("The database did not answer"),
+            },
+        },
+    }

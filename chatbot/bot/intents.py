@@ -1,0 +1,413 @@
+"""The intent files in ``intents/``: load them, and check them so that every problem points at a file and line.
+
+The files are edited by hand by clinic staff, so a mistake must be reported
+where it is, all at once, rather than as the first exception. The checks walk
+the YAML node tree (``yaml.compose``) instead of ``yaml.safe_load``'s Python
+values for three reasons: nodes carry their line; duplicate keys, which
+``safe_load`` silently drops, can be seen; and an unquoted ``no`` or ``123``
+(a boolean, a number) can be told apart from text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from chatbot.bot.text import normalize
+
+LANGUAGES: tuple[str, ...] = ("en", "es")
+ACTIONS: frozenset[str] = frozenset({"handoff", "out_of_scope"})
+OUT_OF_SCOPE = "out_of_scope"
+"""The action of an intent whose examples the bot must not answer (trained as "none of the intents")."""
+MIN_EXAMPLES = 3
+SUFFIXES = (".yaml", ".yml")
+
+_ID = re.compile(r"[a-z0-9_]+")
+_TOP_KEYS = ("id", "action", *LANGUAGES)
+_LANG_KEYS = ("examples", "answer", "quick_replies", "synonyms")
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_Field = tuple[yaml.Node, yaml.Node]  # (key node, value node)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """One language of an intent: what visitors type, what the bot answers, what they may click next."""
+
+    examples: tuple[str, ...]
+    answer: str
+    quick_replies: tuple[str, ...]
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``{term: variants}``: everyday words read as the term (``chatbot.bot.understanding.vocabulary``)."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One intent file, valid; ``texts`` is keyed by language (every one of ``LANGUAGES``)."""
+
+    id: str
+    action: str | None
+    texts: Mapping[str, Localized]
+    path: str
+
+    @property
+    def answerable(self) -> bool:
+        """False for an out-of-scope intent: its examples teach the matcher what to hand off."""
+        return self.action != OUT_OF_SCOPE
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in an intent file; ``line`` is 1-based (1 for a whole file or a directory)."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class IntentError(Exception):
+    """The intent folder cannot be loaded; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+@dataclass
+class _File:
+    """One file being checked: its problems so far, and what the cross-file checks need from it."""
+
+    path: str
+    problems: list[Problem] = field(default_factory=list)
+    id: str | None = None
+    id_line: int = 1
+    examples: list[tuple[str, str, int]] = field(default_factory=list)  # (lang, text, line)
+    variants: list[tuple[str, str, str, int]] = field(default_factory=list)  # (lang, variant, term, line)
+
+    def fail(self, at: int | yaml.Node, message: str) -> None:
+        """Record a problem at a line number, or at the line where a YAML node starts."""
+        line = at.start_mark.line + 1 if isinstance(at, yaml.Node) else at
+        self.problems.append(Problem(self.path, line, message))
+
+
+_SCALAR_KINDS = {"bool": "a yes/no value", "int": "a number", "float": "a number", "timestamp": "a date"}
+
+
+def _kind(node: yaml.Node) -> str:
+    """How a node reads to an admin: "a list", "a number ('42')", "nothing"..."""
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag in (_NULL, _STR):
+        return "nothing" if node.tag == _NULL else "text"
+    name = node.tag.rsplit(":", 1)[-1]
+    return f"{_SCALAR_KINDS.get(name, 'a value of type ' + name)} ({node.value!r})"
+
+
+def _blank(node: yaml.Node) -> bool:
+    """An empty value: ``key:`` with nothing after it, or only spaces."""
+    return isinstance(node, yaml.ScalarNode) and node.tag in (_STR, _NULL) and not node.value.strip()
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+def _read(file: _File) -> str | None:
+    """The file's text, or None with the problem recorded (unreadable, not UTF-8)."""
+    try:
+        raw = Path(file.path).read_bytes()
+    except OSError as exc:
+        file.fail(1, f"cannot read the file: {exc.strerror or exc}")
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        file.fail(raw.count(b"\n", 0, exc.start) + 1, "cannot read the file: it is not UTF-8 text")
+        return None
+
+
+def _compose(file: _File, text: str) -> yaml.Node | None:
+    """The YAML node tree, or None with the problem recorded at the line where the parser stopped."""
+    try:
+        return yaml.compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        context = f" ({exc.context} on line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
+        file.fail(mark.line + 1 if mark else 1, f"invalid YAML: {exc.problem}{context}")
+    except yaml.YAMLError as exc:  # a reader error: a character YAML does not allow
+        position = getattr(exc, "position", 0)
+        file.fail(text.count("\n", 0, position) + 1, f"invalid YAML: {exc}")
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        file.fail(1, "invalid YAML: nested too deeply")
+    return None
+
+
+# -- one file ---------------------------------------------------------------------------------------
+
+
+def _fields(file: _File, node: yaml.MappingNode, allowed: tuple[str, ...], where: str) -> dict[str, _Field]:
+    """``{key: (key node, value node)}``, reporting keys that are unknown or repeated."""
+    found: dict[str, _Field] = {}
+    for key, value in node.value:
+        name = key.value if isinstance(key, yaml.ScalarNode) else None
+        if name not in allowed:
+            shown = repr(name) if name is not None else _kind(key)
+            file.fail(key, f"unknown key {shown} {where} (expected: {', '.join(allowed)})")
+        elif name in found:
+            file.fail(key, f"duplicate key {name!r} {where} (first on line {found[name][0].start_mark.line + 1})")
+        else:
+            found[name] = (key, value)
+    return found
+
+
+def _text(file: _File, fields: dict[str, _Field], name: str, where: str) -> str | None:
+    """A required, non-empty text field; None (and a problem) when it is missing, empty or not text."""
+    if name not in fields:
+        return None
+    key, value = fields[name]
+    if _blank(value):
+        file.fail(key, f"empty required field {name!r} {where}")
+        return None
+    if not isinstance(value, yaml.ScalarNode) or value.tag != _STR:
+        file.fail(value, f"{name!r} {where} must be text, found {_kind(value)}")
+        return None
+    return str(value.value).strip()
+
+
+def _strings(file: _File, fields: dict[str, _Field], name: str, where: str) -> list[tuple[str, int]] | None:
+    """A list of texts with their lines (``[]`` when absent or empty); None when it is not a list.
+
+    Items that are not text, or have no words, are reported and left out.
+    """
+    if name not in fields or fields[name][1].tag == _NULL:
+        return []
+    value = fields[name][1]
+    if not isinstance(value, yaml.SequenceNode):
+        file.fail(value, f"{name!r} {where} must be a list, found {_kind(value)}")
+        return None
+    items = []
+    for item in value.value:
+        if not isinstance(item, yaml.ScalarNode) or item.tag != _STR:
+            hint = " (put it in quotes)" if isinstance(item, yaml.ScalarNode) else ""
+            file.fail(item, f"an item of {name!r} {where} is not text, found {_kind(item)}{hint}")
+        elif not normalize(item.value):
+            file.fail(item, f"an item of {name!r} {where} has no words: {item.value!r}")
+        else:
+            items.append((item.value, item.start_mark.line + 1))
+    return items
+
+
+def _localized(file: _File, lang: str, key: yaml.Node, node: yaml.Node) -> Localized | None:
+    """One language block (``en:``/``es:``), or None when anything in it is wrong."""
+    where = f"in {lang!r}"
+    if not isinstance(node, yaml.MappingNode):
+        at = key if node.tag == _NULL else node
+        file.fail(at, f"{lang!r} must be a mapping with examples and answer, found {_kind(node)}")
+        return None
+    before = len(file.problems)
+    fields = _fields(file, node, _LANG_KEYS, where)
+    for name in ("examples", "answer"):
+        if name not in fields:
+            file.fail(key, f"missing required field {name!r} {where}")
+    examples = _strings(file, fields, "examples", where)
+    if examples is not None and "examples" in fields:
+        file.examples += [(lang, text, line) for text, line in examples]
+        key_node, items = fields["examples"]
+        count = len(items.value) if isinstance(items, yaml.SequenceNode) else 0  # bad items are reported already
+        if count < MIN_EXAMPLES:
+            file.fail(key_node, f"{count} example(s) {where}: at least {MIN_EXAMPLES} are needed (10+ match better)")
+    answer = _text(file, fields, "answer", where)
+    replies = _strings(file, fields, "quick_replies", where)
+    synonyms = _synonyms(file, lang, fields, [t for t, _ in examples or []])
+    if len(file.problems) > before or examples is None or answer is None or replies is None or synonyms is None:
+        return None
+    return Localized(tuple(t for t, _ in examples), answer, tuple(t for t, _ in replies), synonyms)
+
+
+def _synonyms(file: _File, lang: str, fields: dict[str, _Field], examples: list[str]
+              ) -> dict[str, tuple[str, ...]] | None:
+    """``synonyms:``, a mapping of term -> list of variants; None (and problems) when malformed.
+
+    A term must occur (as whole words) in one of the intent's examples of the
+    same language, or its variants would lead nowhere; a variant may not be
+    its own term. Variants given twice are reported across files (``_clashing_variants``).
+    """
+    where = f"in {lang!r}"
+    if "synonyms" not in fields or fields["synonyms"][1].tag == _NULL:
+        return {}
+    node = fields["synonyms"][1]
+    if not isinstance(node, yaml.MappingNode):
+        file.fail(node, f"'synonyms' {where} must be a mapping of term: [variants], found {_kind(node)}")
+        return None
+    before = len(file.problems)
+    spoken = [f" {normalize(example)} " for example in examples]
+    table: dict[str, tuple[str, ...]] = {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag != _STR or not normalize(key.value):
+            file.fail(key, f"a synonym term {where} must be text with at least one word, found {_kind(key)}")
+            continue
+        term = key.value
+        if not any(f" {normalize(term)} " in example for example in spoken):
+            file.fail(key, f"synonym term {term!r} {where} is in none of this intent's examples")
+        variants = _strings(file, {"variants": (key, value)}, "variants", f"of synonym {term!r} {where}")
+        if variants is None:
+            continue
+        if not variants:
+            file.fail(key, f"synonym term {term!r} {where} has no variants")
+        for variant, line in variants:
+            if normalize(variant) == normalize(term):
+                file.fail(line, f"variant {variant!r} {where} is the same as its term")
+            file.variants.append((lang, variant, term, line))
+        table[term] = tuple(variant for variant, _ in variants)
+    return table if len(file.problems) == before else None
+
+
+def _identity(file: _File, fields: dict[str, _Field]) -> tuple[str | None, str | None]:
+    """The ``id`` (checked against the file name) and the ``action`` (checked against ``ACTIONS``)."""
+    stem = Path(file.path).stem
+    ident = _text(file, fields, "id", "at the top level")
+    if ident is not None:
+        file.id, file.id_line = ident, fields["id"][0].start_mark.line + 1
+        if not _ID.fullmatch(ident):
+            file.fail(fields["id"][1], f"bad id {ident!r}: use only lower-case letters, digits and underscores")
+        elif ident != stem:
+            file.fail(fields["id"][1], f"id {ident!r} does not match the file name (expected id: {stem})")
+    action = None
+    if "action" in fields and not _blank(fields["action"][1]):  # optional: an empty one means none
+        action = _text(file, fields, "action", "at the top level")
+        if action is not None and action not in ACTIONS:
+            file.fail(fields["action"][1], f"unknown action {action!r} (known: {', '.join(sorted(ACTIONS))})")
+    return ident, action
+
+
+def _check_file(path: Path) -> tuple[_File, Intent | None]:
+    """Every problem of one file on its own, and the intent when there are none."""
+    file = _File(str(path))
+    text = _read(file)
+    root = _compose(file, text) if text is not None else None
+    if root is None:
+        if text is not None and not file.problems:
+            file.fail(1, "the file is empty: expected a mapping with id, en and es")
+        return file, None
+    if not isinstance(root, yaml.MappingNode):
+        file.fail(root, f"expected a mapping (id, en, es) at the top level, found {_kind(root)}")
+        return file, None
+    fields = _fields(file, root, _TOP_KEYS, "at the top level")
+    for name in ("id", *LANGUAGES):
+        if name not in fields:
+            what = "language" if name in LANGUAGES else "required field"
+            file.fail(root, f"missing {what} {name!r}")
+    ident, action = _identity(file, fields)
+    texts = {lang: _localized(file, lang, *fields[lang]) for lang in LANGUAGES if lang in fields}
+    complete = {lang: localized for lang, localized in texts.items() if localized is not None}
+    if file.problems or ident is None or len(complete) < len(LANGUAGES):
+        return file, None
+    return file, Intent(ident, action, complete, file.path)
+
+
+# -- the folder -------------------------------------------------------------------------------------
+
+
+def _duplicate_ids(files: list[_File]) -> tuple[list[Problem], set[str]]:
+    """Ids used by more than one file, reported at each; and the paths to drop (all but the first)."""
+    by_id: dict[str, list[_File]] = defaultdict(list)
+    for file in files:
+        if file.id is not None:
+            by_id[file.id].append(file)
+    problems: list[Problem] = []
+    dropped: set[str] = set()
+    for ident, same in by_id.items():
+        if len(same) < 2:
+            continue
+        for file in same:
+            others = ", ".join(f"{o.path}:{o.id_line}" for o in same if o is not file)
+            problems.append(Problem(file.path, file.id_line, f"duplicate id {ident!r}: also in {others}"))
+        dropped.update(file.path for file in same[1:])
+    return problems, dropped
+
+
+def _duplicate_examples(files: list[_File]) -> list[Problem]:
+    """The same example (after ``normalize``) in two intents: the matcher could not tell them apart."""
+    places: dict[str, list[tuple[_File, str, str, int]]] = defaultdict(list)
+    for file in files:
+        for lang, text, line in file.examples:
+            places[normalize(text)].append((file, lang, text, line))
+    problems = []
+    for found in places.values():
+        for file, lang, text, line in found:
+            # reversed: for each other file, its first occurrence is the one kept
+            others = {o.path: f"{o.path}:{o_line}" for o, _, _, o_line in reversed(found) if o is not file}
+            if others:
+                where = ", ".join(sorted(others.values()))
+                problems.append(
+                    Problem(file.path, line, f"example {text!r} ({lang}) is also in another intent: {where}")
+                )
+    return problems
+
+
+def _clashing_variants(files: list[_File]) -> list[Problem]:
+    """A variant given two different terms (in one language): the rewrite could only follow one of them."""
+    places: dict[tuple[str, str], list[tuple[_File, str, int]]] = defaultdict(list)
+    for file in files:
+        for lang, variant, term, line in file.variants:
+            places[(lang, normalize(variant))].append((file, term, line))
+    problems = []
+    for (lang, _), found in places.items():
+        if len({normalize(term) for _, term, _ in found}) < 2:
+            continue
+        for file, _, line in found:
+            others = ", ".join(f"{o.path}:{o_line} ({o_term!r})" for o, o_term, o_line in found if o_line != line
+                               or o is not file)
+            problems.append(Problem(file.path, line, f"variant given another term ({lang}): {others}"))
+    return problems
+
+
+def _intent_files(directory: Path) -> list[Path] | Problem:
+    """The ``*.yaml``/``*.yml`` files, sorted; hidden files (editor lock files) are skipped."""
+    if not directory.exists():
+        return Problem(str(directory), 1, "the intent directory does not exist")
+    if not directory.is_dir():
+        return Problem(str(directory), 1, "not a directory")
+    try:
+        paths = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and not p.name.startswith("."))
+    except OSError as exc:
+        return Problem(str(directory), 1, f"cannot list the directory: {exc.strerror or exc}")
+    if not paths:
+        return Problem(str(directory), 1, f"no intent files ({', '.join('*' + s for s in SUFFIXES)}) in the directory")
+    return paths
+
+
+def check_directory(directory: str | Path) -> tuple[list[Intent], list[Problem]]:
+    """Check every intent file in ``directory``: the intents that were valid, and every problem found.
+
+    Files are checked on their own, then against each other (duplicate ids and
+    examples). When two files claim one id, only the first (by file name) is returned.
+    """
+    paths = _intent_files(Path(directory))
+    if isinstance(paths, Problem):
+        return [], [paths]
+    checked = [_check_file(path) for path in paths]
+    files = [file for file, _ in checked]
+    problems = [problem for file in files for problem in file.problems]
+    id_problems, dropped = _duplicate_ids(files)
+    problems += id_problems + _duplicate_examples(files) + _clashing_variants(files)
+    problems.sort(key=lambda p: (p.path, p.line))
+    intents = [intent for _, intent in checked if intent is not None and intent.path not in dropped]
+    return intents, problems
+
+
+def load_intents(directory: str | Path) -> list[Intent]:
+    """All intents in ``directory``, sorted by id; raises ``IntentError`` listing every problem if there is any."""
+    intents, problems = check_directory(directory)
+    if problems:
+        raise IntentError(problems)
+    return sorted(intents, key=lambda intent: intent.id)

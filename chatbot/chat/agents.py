@@ -1,0 +1,191 @@
+"""Namespace ``/agent``: the representatives' console. Thin: authenticate, check the payload, call the desk."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+
+from chatbot.chat.desk import Desk, Representative
+from chatbot.chat.emitter import AGENTS_ROOM, agent_room, followers_room
+from chatbot.chat.protocol import (
+    ChatError,
+    acked,
+    error,
+    flag,
+    message_json,
+    message_text,
+    ok,
+    optional_str,
+    payload,
+    refusal,
+    storable,
+)
+from chatbot.chat.routing import Router
+from chatbot.shared.guard import Guard
+from chatbot.shared.keys import AGENT
+from chatbot.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+STATES = ("bot", "queued", "agent", "closed")
+
+
+def _conversation_id(data: Any) -> str:
+    conversation_id = optional_str(payload(data), "conversation_id", 64)
+    if conversation_id is None:
+        raise ChatError("bad_request", "'conversation_id' is required.")
+    return conversation_id
+
+
+class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
+    """One socket per console tab; a representative is online while any of their tabs is."""
+
+    def __init__(self, desk: Desk, guard: Guard, router: Router | None) -> None:
+        super().__init__(AGENT)
+        self.desk = desk
+        self.guard = guard
+        self.router = router
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        """Refuse (``unauthorized``, nothing sent) without a valid token; slow down guessing."""
+        address = self.guard.address(environ)
+        if not self.guard.may_sign_in(address):
+            raise refusal("rate_limited", "Too many failed sign-ins from your address; wait a minute.")
+        rep = await self._sign_in(auth)
+        if rep is None:
+            await self.guard.sign_in_failed(address)
+            raise refusal("unauthorized", "A valid representative token is required.")
+        if not self.guard.open_socket(address):
+            raise refusal("too_many_connections", "Too many open connections from your address.")
+        await self.save_session(sid, {"rep": rep, "address": address})
+        self.server.start_background_task(self._welcome, sid, rep)
+
+    async def _sign_in(self, auth: Any) -> Representative | None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not 0 < len(token) <= 200 or not storable(token):
+            return None
+        try:
+            return await self.desk.sign_in(token)
+        except StoreUnavailable:
+            raise refusal("unavailable", "The service is temporarily unavailable.") from None
+
+    async def _welcome(self, sid: str, rep: Representative) -> None:
+        try:
+            await self.enter_room(sid, AGENTS_ROOM)
+            await self.enter_room(sid, agent_room(rep.id))
+            for conversation_id in await self.desk.connected(rep, sid):
+                await self.enter_room(sid, followers_room(conversation_id))
+            await self.emit("queue", await self.desk.queue(), to=sid)
+        except (StoreUnavailable, KeyError) as exc:
+            log.warning("could not welcome representative socket %s: %s", sid, exc)
+
+    async def on_disconnect(self, sid: str, *reason: Any) -> None:
+        session = await self.get_session(sid)
+        if "address" in session:
+            self.guard.close_socket(session["address"])
+        rep = session.get("rep")
+        if rep is not None:
+            try:
+                await self.desk.disconnected(rep, sid)
+            except StoreUnavailable:
+                log.warning("database unavailable while %s disconnected", rep.id)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every event of a signed-in socket first checks that its token still works: a rotated or removed
+        token is answered ``unauthorized`` and its socket is disconnected."""
+        if event in ("connect", "disconnect") or await self._signed_in(args[0]):
+            return await super().trigger_event(event, *args)
+        self.server.start_background_task(self.disconnect, args[0])
+        return error("unauthorized", "Your sign-in token is no longer valid; sign in again.")
+
+    async def _signed_in(self, sid: str) -> bool:
+        rep = (await self.get_session(sid)).get("rep")
+        try:
+            return rep is not None and await self.desk.still_signed_in(rep)
+        except StoreUnavailable:
+            return True  # the event's own handler answers unavailable; an outage must not sign everyone out
+
+    async def _rep(self, sid: str) -> Representative:
+        session = await self.get_session(sid)
+        rep: Representative = session["rep"]
+        return rep
+
+    @acked
+    async def on_conversations(self, sid: str, data: Any) -> dict[str, Any]:
+        body = payload(data)
+        state = body.get("state")
+        limit = body.get("limit", 50)
+        if state is not None and state not in STATES:
+            raise ChatError("bad_request", f"'state' must be one of {', '.join(STATES)}.")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
+            raise ChatError("bad_request", "'limit' must be a whole number from 1 to 200.")
+        return ok(conversations=await self.desk.conversations(state, limit))
+
+    @acked
+    async def on_watch(self, sid: str, data: Any) -> dict[str, Any]:
+        conversation_id = _conversation_id(data)
+        conversation = await self.desk.watch(conversation_id)
+        await self.enter_room(sid, followers_room(conversation_id))
+        return ok(conversation=conversation)
+
+    @acked
+    async def on_unwatch(self, sid: str, data: Any) -> dict[str, Any]:
+        await self.leave_room(sid, followers_room(_conversation_id(data)))
+        return ok()
+
+    @acked
+    async def on_take(self, sid: str, data: Any) -> dict[str, Any]:
+        conversation_id = _conversation_id(data)
+        conversation = await self.desk.take(await self._rep(sid), conversation_id)
+        await self.enter_room(sid, followers_room(conversation_id))
+        return ok(conversation=conversation)
+
+    @acked
+    async def on_message(self, sid: str, data: Any) -> dict[str, Any]:
+        conversation_id = _conversation_id(data)
+        body = payload(data)
+        text = message_text(body)
+        client_id = optional_str(body, "client_id", 64)
+        message = await self.desk.message(await self._rep(sid), conversation_id, text, client_id)
+        return ok(message=message_json(message))
+
+    @acked
+    async def on_release(self, sid: str, data: Any) -> dict[str, Any]:
+        await self.desk.release(await self._rep(sid), _conversation_id(data))
+        return ok()
+
+    def _router(self) -> Router:
+        if self.router is None:
+            raise ChatError("routing_off")
+        return self.router
+
+    @acked
+    async def on_accept(self, sid: str, data: Any) -> dict[str, Any]:
+        """Auto-assignment: take the conversation that was offered to this representative."""
+        conversation_id = _conversation_id(data)
+        conversation = await self._router().accept(await self._rep(sid), conversation_id)
+        await self.enter_room(sid, followers_room(conversation_id))
+        return ok(conversation=conversation)
+
+    @acked
+    async def on_decline(self, sid: str, data: Any) -> dict[str, Any]:
+        await self._router().decline(await self._rep(sid), _conversation_id(data))
+        return ok()
+
+    @acked
+    async def on_handback(self, sid: str, data: Any) -> dict[str, Any]:
+        await self.desk.hand_back(await self._rep(sid), _conversation_id(data))
+        return ok()
+
+    @acked
+    async def on_close(self, sid: str, data: Any) -> dict[str, Any]:
+        await self.desk.close(await self._rep(sid), _conversation_id(data))
+        return ok()
+
+    @acked
+    async def on_typing(self, sid: str, data: Any) -> dict[str, Any]:
+        conversation_id = _conversation_id(data)
+        await self.desk.typing(await self._rep(sid), conversation_id, flag(payload(data), "typing"))
+        return ok()

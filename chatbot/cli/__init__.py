@@ -1,0 +1,3 @@
+"""The ``chatbot`` command: serve (with its worker supervisor and garbage-collector settings), representatives,
+and the subcommands' registry.
+"""

@@ -1,0 +1,192 @@
+"""The application factory: ``create_app(settings)`` returns a ready aiohttp app with Socket.IO attached.
+
+Nothing is created at import time. The app owns every resource through its
+cleanup context (database engine), so tests build real servers from the same
+factory with their own settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from chatbot.admin import http as admin
+from chatbot.bot.answers import Bot
+from chatbot.bot.intents import load_intents
+from chatbot.chat.agents import AgentNamespace
+from chatbot.chat.conversations import ConversationService
+from chatbot.chat.desk import Desk
+from chatbot.chat.emitter import Emitter
+from chatbot.chat.hours import load_hours
+from chatbot.chat.idle import Sweeper
+from chatbot.chat.metrics import Metrics
+from chatbot.chat.metrics import add_route as add_metrics_route
+from chatbot.chat.protocol import ChatError
+from chatbot.chat.routing import Router
+from chatbot.chat.visitors import VisitorNamespace
+from chatbot.shared.cluster import build_cluster
+from chatbot.shared.config import Settings
+from chatbot.shared.guard import Guard
+from chatbot.shared.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STORE
+from chatbot.store import Store, schema
+from chatbot.web import pages
+from chatbot.web import safety as web_safety
+
+log = logging.getLogger(__name__)
+
+
+MAX_PACKET_BYTES = 64 * 1024
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio ships no types
+    """python-socketio's server, minus one hole: client events named like its own lifecycle events.
+
+    python-socketio dispatches an EVENT packet ``["connect", …]`` or ``["disconnect", …]`` from a
+    client to ``on_connect`` / ``on_disconnect`` like any other event, so a raw client could start
+    conversations past the door checks, forge an environ, or free its connection slot while keeping
+    the socket. No Socket.IO library sends them; such packets, and events whose name is not a
+    string, are dropped unanswered.
+    """
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: list[Any]) -> None:
+        if not data or not isinstance(data[0], str) or data[0] in self.reserved_events:
+            log.debug("dropped a client event named %r", data[0] if data else None)
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+
+def _socketio_server(settings: Settings, manager: socketio.AsyncManager | None) -> socketio.AsyncServer:
+    origins: str | list[str] = "*" if "*" in settings.allowed_origins else list(settings.allowed_origins)
+    return SocketServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=origins,
+        max_http_buffer_size=MAX_PACKET_BYTES,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 while the database answers, 503 otherwise (load balancers take the process out).
+
+    Redis being down does not fail the check: this process still serves its own
+    clients; the body says ``degraded`` so monitoring sees it.
+    """
+    database = "ok" if await request.app[STORE].ping() else "down"
+    redis = await request.app[CLUSTER].redis_status()
+    status = "unavailable" if database == "down" else ("degraded" if redis == "down" else "ok")
+    body = {"status": status, "database": database, "redis": redis, "pid": os.getpid()}
+    return web.json_response(body, status=503 if database == "down" else 200)
+
+
+async def visitor_transcript(request: web.Request) -> web.Response:
+    """The visitor's own transcript as plain text, for ``Authorization: Bearer <conversation token>`` only.
+
+    The token travels in a header, never in the URL (URLs end up in logs).
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not 0 < len(token) <= 200:
+        raise web.HTTPUnauthorized(
+            text="Send the conversation token as 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        text = await request.app[SERVICE].transcript_for(token.strip())
+    except ChatError:
+        raise web.HTTPNotFound(text="No conversation for that token.") from None
+    return web.Response(
+        text=text,
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="transcript.txt"', "Cache-Control": "no-store"},
+    )
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the whole server: intents and matcher, store, Socket.IO namespaces, HTTP routes."""
+    bot = Bot(load_intents(settings.intents_dir), settings.threshold)
+    store = Store(settings.database_url)
+    cluster = build_cluster(settings)
+    sio = _socketio_server(settings, cluster.manager)
+    metrics = Metrics(sio, store, cluster.presence)
+    service = ConversationService(
+        store=store,
+        bot=bot,
+        emitter=Emitter(sio),
+        presence=cluster.presence,
+        limiter=cluster.limiter("rate", settings.rate_burst, settings.rate_per_second),
+        transcripts_dir=settings.transcripts_dir,
+        hours=load_hours(settings.hours_file),
+        metrics=metrics,
+    )
+    desk = Desk(service, settings.agent_capacity, settings.agent_grace_seconds)
+    guard = Guard(cluster, settings)
+    sio.register_namespace(VisitorNamespace(service, guard))
+    router = Router(service, desk, settings.offer_seconds) if settings.routing == "auto" else None
+    sio.register_namespace(AgentNamespace(desk, guard, router))
+
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[SERVICE] = service
+    app[DESK] = desk
+    app[CLUSTER] = cluster
+    app[GUARD] = guard
+    if router is not None:
+        app[ROUTER] = router
+    app[SIO] = sio
+    sio.attach(app)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/transcript", visitor_transcript)
+    add_metrics_route(app, metrics)
+    admin.add_routes(app)
+    pages.add_routes(app)
+    web_safety.install(app, settings)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_background_tasks)
+    app.on_shutdown.append(_drain)
+    return app
+
+
+async def _drain(app: web.Application) -> None:
+    """On SIGTERM: close every socket at the transport level, so clients reconnect (to another process),
+    then let the messages already being handled finish storing before the database closes."""
+    sio = app[SIO]
+    for socket in list(sio.eio.sockets.values()):
+        # Abort: no engine.io "close" packet, which clients take as final; the None ends the
+        # socket's writer, which closes the websocket itself, and clients reconnect.
+        with contextlib.suppress(Exception):
+            await socket.close(wait=False, abort=True)
+            await socket.queue.put(None)
+    await app[SERVICE].settle(timeout=5.0)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    store = app[STORE]
+    await schema.ensure(store.engine)
+    log.info("database ready: %s", store.engine.url.render_as_string(hide_password=True))
+    yield
+    await store.close()
+
+
+async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    sweeper = Sweeper(app[SERVICE], app[DESK], settings.idle_bot_seconds, settings.idle_seconds)
+    await app[CLUSTER].start()
+    tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper")]
+    if ROUTER in app:
+        tasks.append(asyncio.create_task(app[ROUTER].run(), name="router"))
+    yield
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await app[CLUSTER].close()
