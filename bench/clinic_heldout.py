@@ -115,7 +115,9 @@ def run(bot: Bot) -> dict:
     handed = 0
     for text, lang in OUT_OF_SCOPE:
         reply = bot.reply(text, lang)
-        if reply.handoff_reason == "low_confidence":
+        # Any handoff to a person counts: "can you order me a pizza" read as a purchase (pricing) is still no
+        # wrong answer. An urgent one would be a false alarm, and is a miss.
+        if reply.handoff_reason is not None and reply.handoff_reason != "urgent" and reply.intent is None:
             handed += 1
         else:
             misses.append({"text": text, "expect": "handoff", "got": reply.intent or reply.handoff_reason,

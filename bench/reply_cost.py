@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import QUESTIONS, positive  # noqa: E402
 
-from chatbot import redflags  # noqa: E402
+from chatbot.bot import redflags  # noqa: E402
 from chatbot.bot.answers import Bot  # noqa: E402
 from chatbot.bot.intents import load_intents  # noqa: E402
 from chatbot.bot.matcher.embedding import token_embedding  # noqa: E402
