@@ -24,9 +24,9 @@ from aiohttp import web
 from chatbot.admin import openapi, reports, unanswered
 from chatbot.admin.reload import ReloadChannel, Reloaded, Reloader
 from chatbot.chat import transcripts
+from chatbot.chat.keys import GUARD, SERVICE, SETTINGS, STORE
 from chatbot.chat.metrics import METRICS
 from chatbot.chat.protocol import iso
-from chatbot.shared.keys import GUARD, SERVICE, SETTINGS, STORE
 from chatbot.store import StoreUnavailable
 
 RELOADER = web.AppKey("reloader", Reloader)

@@ -19,11 +19,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatbot.chat.lifecycle import State
 from chatbot.chat.protocol import iso, message_json, summary_json
 from chatbot.store import Store
 from chatbot.store.models import Agent, Conversation, Message, StateChange, utcnow
 
-STATES = ("bot", "queued", "agent", "closed")
+STATES = tuple(State)
+WITH_A_PERSON = (State.QUEUED, State.AGENT)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"\s*(\d{1,7})\s*([smhdw])\s*")
 MAX_DURATION = timedelta(days=3660)
@@ -322,12 +324,12 @@ async def stats(store: Store, since: datetime, top: int = 10) -> Stats:
     change = StateChange
     started = select(func.count()).select_from(Conversation).where(Conversation.created_at >= since)
     closed = started.where(Conversation.state == "closed")
-    humans = exists().where(change.conversation_id == Conversation.id, change.to_state.in_(("queued", "agent")))
+    humans = exists().where(change.conversation_id == Conversation.id, change.to_state.in_(WITH_A_PERSON))
     async with store.transaction() as session:
         handoffs = (
             await session.execute(
                 select(change.reason, func.count())
-                .where(change.created_at >= since, change.from_state == "bot", change.to_state.in_(("queued", "agent")))
+                .where(change.created_at >= since, change.from_state == State.BOT, change.to_state.in_(WITH_A_PERSON))
                 .group_by(change.reason)
             )
         ).all()
@@ -413,7 +415,7 @@ async def _waits(session: AsyncSession, since: datetime) -> Waits:
     rows = (
         await session.execute(
             select(change.conversation_id, change.from_state, change.to_state, change.created_at)
-            .where(change.conversation_id.in_(taken), change.to_state.in_(("queued", "agent")))
+            .where(change.conversation_id.in_(taken), change.to_state.in_(WITH_A_PERSON))
             .order_by(change.conversation_id, change.id)
         )
     ).all()

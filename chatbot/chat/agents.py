@@ -8,7 +8,8 @@ from typing import Any
 import socketio
 
 from chatbot.chat.desk import Desk, Representative
-from chatbot.chat.emitter import AGENTS_ROOM, agent_room, followers_room
+from chatbot.chat.emitter import AGENT, AGENTS_ROOM, agent_room, followers_room
+from chatbot.chat.lifecycle import State
 from chatbot.chat.protocol import (
     ChatError,
     acked,
@@ -24,12 +25,11 @@ from chatbot.chat.protocol import (
 )
 from chatbot.chat.routing import Router
 from chatbot.shared.guard import Guard
-from chatbot.shared.keys import AGENT
 from chatbot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-STATES = ("bot", "queued", "agent", "closed")
+STATES = tuple(State)
 
 
 def _conversation_id(data: Any) -> str:

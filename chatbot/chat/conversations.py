@@ -280,6 +280,11 @@ class ConversationService:
         """A system notice in the conversation, stored and shown to both sides."""
         await self.publish(await self.store.append(conversation_id, [NewMessage(sender="system", text=text)]))
 
+    async def summaries(self, conversations: Sequence[Conversation]) -> list[dict[str, Any]]:
+        """Conversation summaries as the console lists them, each with its last message (one query for all)."""
+        last = await self.store.last_messages([c.id for c in conversations])
+        return [summary_json(c, last.get(c.id)) for c in conversations]
+
     async def queue_moved(self, places_changed: bool = True) -> None:
         """Send representatives the new queue, and every waiting visitor their new place in line.
 
@@ -288,8 +293,7 @@ class ConversationService:
         are not sent the same place again.
         """
         queued = await self.store.queued()
-        last = await self.store.last_messages([c.id for c in queued])
-        await self.emitter.to_agents("queue", [summary_json(c, last.get(c.id)) for c in queued])
+        await self.emitter.to_agents("queue", await self.summaries(queued))
         if not places_changed:
             return
         online = await self.presence.online()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.lifecycle import Reason, State
@@ -86,15 +87,11 @@ class Desk:
 
     # -- reading -------------------------------------------------------------
 
-    async def queue(self) -> list[dict[str, object]]:
-        queued = await self.store.queued()
-        last = await self.store.last_messages([c.id for c in queued])
-        return [summary_json(c, last.get(c.id)) for c in queued]
+    async def queue(self) -> list[dict[str, Any]]:
+        return await self.service.summaries(await self.store.queued())
 
-    async def conversations(self, state: str | None, limit: int) -> list[dict[str, object]]:
-        found = await self.store.conversations(state, limit)
-        last = await self.store.last_messages([c.id for c in found])
-        return [summary_json(c, last.get(c.id)) for c in found]
+    async def conversations(self, state: str | None, limit: int) -> list[dict[str, Any]]:
+        return await self.service.summaries(await self.store.conversations(state, limit))
 
     async def watch(self, conversation_id: str) -> dict[str, object]:
         """The conversation with its history (never its token), to follow without taking it."""

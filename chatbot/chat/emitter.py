@@ -12,8 +12,8 @@ from typing import Any
 
 import socketio
 
-from chatbot.shared.keys import AGENT, CHAT
-
+CHAT = "/chat"
+AGENT = "/agent"
 AGENTS_ROOM = "agents"
 
 

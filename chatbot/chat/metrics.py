@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from sqlalchemy import func, select
 
-from chatbot.shared.keys import AGENT, CHAT
+from chatbot.chat.emitter import AGENT, CHAT
 from chatbot.shared.presence import Presence
 from chatbot.store import Store, StoreUnavailable
 from chatbot.store.models import Conversation

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.desk import Desk, Representative
-from chatbot.chat.protocol import ChatError, summary_json
+from chatbot.chat.protocol import ChatError
 from chatbot.store import StoreUnavailable
 from chatbot.store.models import Conversation, utcnow
 
@@ -72,11 +72,11 @@ class Router:
         return min(fresh, key=lambda a: (loads[a][0], loads[a][1] or NEVER, a))
 
     async def _send_offer(self, conversation: Conversation, agent_id: str, expires: datetime) -> None:
-        last = (await self.store.last_messages([conversation.id])).get(conversation.id)
+        [summary] = await self.service.summaries([conversation])
         offer = {
             "conversation_id": conversation.id,
             "expires_at": expires.isoformat().replace("+00:00", "Z"),
-            "conversation": summary_json(conversation, last),
+            "conversation": summary,
         }
         await self.service.emitter.to_agent("offer", offer, agent_id)
         log.info("conversation %s offered to %s", conversation.id, agent_id)

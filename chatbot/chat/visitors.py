@@ -9,6 +9,7 @@ import socketio
 
 from chatbot.bot.intents import LANGUAGES
 from chatbot.chat.conversations import ConversationService
+from chatbot.chat.emitter import CHAT
 from chatbot.chat.protocol import (
     ChatError,
     acked,
@@ -24,7 +25,6 @@ from chatbot.chat.protocol import (
     storable,
 )
 from chatbot.shared.guard import Guard
-from chatbot.shared.keys import CHAT
 from chatbot.store import StoreUnavailable
 from chatbot.store.models import Conversation
 

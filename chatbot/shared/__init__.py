@@ -1,3 +1,3 @@
-"""What every layer may use: settings and their parsers, application keys and namespace names, and what several
-processes share (cluster, presence, rate limits, guard).
+"""What every layer may use: settings and their parsers, and what several processes share (cluster, presence,
+rate limits, guard).
 """

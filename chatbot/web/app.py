@@ -26,6 +26,7 @@ from chatbot.chat.desk import Desk
 from chatbot.chat.emitter import Emitter
 from chatbot.chat.hours import load_hours
 from chatbot.chat.idle import Sweeper
+from chatbot.chat.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STORE
 from chatbot.chat.metrics import Metrics
 from chatbot.chat.metrics import add_route as add_metrics_route
 from chatbot.chat.protocol import ChatError
@@ -34,7 +35,6 @@ from chatbot.chat.visitors import VisitorNamespace
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard
-from chatbot.shared.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STORE
 from chatbot.store import Store, schema
 from chatbot.web import pages
 from chatbot.web import safety as web_safety

@@ -28,7 +28,7 @@ from aiohttp import web
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import LANGUAGES
 from chatbot.chat.conversations import ConversationService
-from chatbot.shared.keys import SERVICE, STORE
+from chatbot.chat.keys import SERVICE, STORE
 from chatbot.store import Store, StoreUnavailable
 from chatbot.store.models import Agent
 

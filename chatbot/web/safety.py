@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
+from chatbot.chat.keys import SIO
 from chatbot.shared.config import Settings
-from chatbot.shared.keys import SIO
 
 SOCKETIO_PATH = "/socket.io/"
 # Representatives' and operators' areas: used from our own origin only, so never CORS.
