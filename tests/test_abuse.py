@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 import socketio
 
-from chatbot.shared.keys import SIO, STORE
+from chatbot.chat.keys import SIO, STORE
 from chatbot.web import safety as web_safety
 from tests.conftest import WAIT, Client, Server, Visitor
 from tests.processes import redis_prefix

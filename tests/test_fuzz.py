@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from chatbot.chat.keys import STORE
 from chatbot.shared.config import Settings
-from chatbot.shared.keys import STORE
 from chatbot.web.app import MAX_PACKET_BYTES
 from tests.conftest import INTENTS, Client, Representative, Server, Visitor, start_server
 

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 import socketio
 
-from chatbot.shared.keys import STORE
+from chatbot.chat.keys import STORE
 from tests.conftest import Client, Representative, Server, Visitor
 
 ADMIN_TOKEN = "test-admin-token"  # the conftest settings' admin token

@@ -11,7 +11,7 @@ import pytest
 import socketio
 from multidict import CIMultiDictProxy
 
-from chatbot.shared.keys import SIO
+from chatbot.chat.keys import SIO
 from chatbot.web.safety import content_security_policy
 from tests.conftest import WAIT, Server, Visitor
 
