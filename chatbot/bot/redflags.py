@@ -29,10 +29,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from chatbot.bot.text import normalize
-
-# Messages are capped at 2,000 characters by the protocol; this bounds the work on anything larger.
-MAX_SCAN_CHARS = 4000
+from chatbot.bot.text import MAX_SCAN_CHARS, normalize
 
 CATEGORIES = (
     "self_harm",

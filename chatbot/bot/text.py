@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+MAX_SCAN_CHARS = 4000
+"""Messages are capped at 2,000 characters by the protocol; every reader stops here on anything larger."""
+
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _UNDERSCORE = re.compile(r"_+")
 

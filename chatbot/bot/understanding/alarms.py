@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from chatbot.bot import redflags
 from chatbot.bot.redflags import RedFlag
-from chatbot.bot.text import normalize
+from chatbot.bot.text import MAX_SCAN_CHARS, normalize
 from chatbot.bot.understanding.banks import bank
 from chatbot.bot.understanding.classifier import NONE, SentenceClassifier
 from chatbot.bot.understanding.sentences import clauses, denies, scan_units
@@ -71,7 +71,7 @@ class AlarmDetector:
 
     def detect(self, text: str) -> RedFlag | None:
         """The first red flag, lexicon first, then the classifier sentence by sentence; None when there is none."""
-        text = text[: redflags.MAX_SCAN_CHARS]
+        text = text[:MAX_SCAN_CHARS]
         flag = redflags.detect(text, NEVER_DENIED)
         if flag is not None:
             return flag

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chatbot.bot.text import MAX_SCAN_CHARS
 from chatbot.bot.understanding.banks import bank
 from chatbot.bot.understanding.classifier import NONE, SentenceClassifier
 from chatbot.bot.understanding.sentences import asks, clauses, denies, scan_units, sentences
@@ -38,7 +39,6 @@ REASONS = {
 }
 """Bank label -> the handoff reason stored and sent in the ``state`` event."""
 INJECTION_REASON = "low_confidence"
-MAX_SCAN_CHARS = 4000
 THRESHOLD = 0.0
 """Margin of the best request over information above which a sentence that asks or wants something is that request."""
 STATEMENT_THRESHOLD = 0.9

@@ -18,10 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from chatbot.bot.text import normalize
-
-MAX_CHARS = 4000
-"""Messages are capped at 2,000 characters by the protocol; this bounds the work on anything larger."""
+from chatbot.bot.text import MAX_SCAN_CHARS, normalize
 
 
 class Vocabulary:
@@ -42,7 +39,7 @@ class Vocabulary:
 
     def rewrite(self, text: str) -> str:
         """``text`` normalised, with each variant replaced by its term."""
-        words = normalize(text[:MAX_CHARS]).split()
+        words = normalize(text[:MAX_SCAN_CHARS]).split()
         if not self._terms:
             return " ".join(words)
         out: list[str] = []
