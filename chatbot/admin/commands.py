@@ -171,7 +171,7 @@ def _with_store(command: Command) -> Callable[[argparse.Namespace], int]:
 
 async def _unanswered(store: Store, args: argparse.Namespace, settings: config.Settings) -> int:
     since = utcnow() - args.since
-    found = await unanswered.find(store, since)
+    found = await store.unanswered(since)
     groups = await asyncio.to_thread(unanswered.group, found)
     print(f"{len(found)} unanswered message(s) since {since:%Y-%m-%d %H:%M} UTC, in {len(groups)} group(s)")
     for number, group in enumerate(groups[: args.limit], start=1):

@@ -187,7 +187,7 @@ async def reload_intents(request: web.Request) -> web.Response:
 async def unanswered_report(request: web.Request) -> web.Response:
     since = _since(request.query)
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
-    found = await unanswered.find(request.config_dict[STORE], since)
+    found = await request.config_dict[STORE].unanswered(since)
     groups = await asyncio.to_thread(unanswered.group, found)
     return web.json_response(
         {

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,13 +23,13 @@ from chatbot.chat.lifecycle import State
 from chatbot.chat.protocol import iso, message_json, summary_json
 from chatbot.store import Store
 from chatbot.store.models import Agent, Conversation, Message, StateChange, utcnow
+from chatbot.store.reads import chunks
 
 STATES = tuple(State)
 WITH_A_PERSON = (State.QUEUED, State.AGENT)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"\s*(\d{1,7})\s*([smhdw])\s*")
 MAX_DURATION = timedelta(days=3660)
-_CHUNK = 500  # ids per IN (...) list: well under every database's limit on bound parameters
 
 
 def parse_duration(text: str) -> timedelta:
@@ -46,12 +46,6 @@ def parse_duration(text: str) -> timedelta:
 def ago(text: str, now: datetime | None = None) -> datetime:
     """The moment ``text`` (a duration) before now."""
     return (now or utcnow()) - parse_duration(text)
-
-
-T = TypeVar("T")
-
-def chunks(ids: Sequence[T]) -> list[Sequence[T]]:
-    return [ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK)]
 
 
 # -- transcripts: search, one conversation, export ---------------------------

@@ -30,16 +30,11 @@ import numpy as np
 import yaml
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from chatbot.admin.reports import chunks
 from chatbot.bot.intents import LANGUAGES
 from chatbot.bot.text import normalize
 from chatbot.chat.protocol import iso
-from chatbot.store import Store
-from chatbot.store.models import Conversation, Message, StateChange
+from chatbot.store.reads import Unanswered
 
 DISTANCE = 0.85
 STEM = 6
@@ -79,81 +74,6 @@ class Group:
             "conversations": self.conversations,
             "last_seen": iso(self.last_seen),
         }
-
-
-# -- finding them ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Unanswered:
-    """A visitor message the bot could not answer (the one just before a ``low_confidence`` handoff)."""
-
-    conversation_id: str
-    text: str
-    lang: str
-    created_at: datetime
-    agent_reply: str | None  # the first representative message after it, if any
-
-
-async def find(store: Store, since: datetime, limit: int = 2000) -> list[Unanswered]:
-    """The newest ``limit`` unanswered visitor messages since ``since``, newest first."""
-    change = StateChange
-    visitor_seq = (
-        select(func.max(Message.seq))
-        .where(
-            Message.conversation_id == change.conversation_id,
-            Message.sender == "visitor",
-            Message.created_at <= change.created_at,
-        )
-        .scalar_subquery()
-    )
-    async with store.transaction() as session:
-        seqs = [
-            seq
-            for seq in await session.scalars(
-                select(visitor_seq)
-                .where(change.to_state == "queued", change.reason == "low_confidence", change.created_at >= since)
-                .order_by(change.created_at.desc())
-                .limit(limit)
-            )
-            if seq is not None
-        ]
-        return await _with_replies(session, seqs)
-
-
-async def _with_replies(session: AsyncSession, seqs: Sequence[int]) -> list[Unanswered]:
-    reply = aliased(Message)
-    first_reply = (
-        select(func.min(reply.seq))
-        .where(reply.conversation_id == Message.conversation_id, reply.sender == "agent", reply.seq > Message.seq)
-        .scalar_subquery()
-    )
-    found: list[Unanswered] = []
-    for chunk in chunks(list(dict.fromkeys(seqs))):
-        rows = (
-            await session.execute(
-                select(Message, Conversation.lang, first_reply.label("reply_seq"))
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(Message.seq.in_(chunk))
-            )
-        ).all()
-        replies = {
-            m.seq: m.text
-            for m in await session.scalars(
-                select(Message).where(Message.seq.in_([r.reply_seq for r in rows if r.reply_seq is not None]))
-            )
-        }
-        found += [
-            Unanswered(
-                conversation_id=r.Message.conversation_id,
-                text=r.Message.text,
-                lang=r.lang,
-                created_at=r.Message.created_at,
-                agent_reply=replies.get(r.reply_seq),
-            )
-            for r in rows
-        ]
-    return sorted(found, key=lambda u: u.created_at, reverse=True)
 
 
 # -- grouping ----------------------------------------------------------------------

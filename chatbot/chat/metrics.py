@@ -15,12 +15,10 @@ import socketio
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
-from sqlalchemy import func, select
 
 from chatbot.chat.emitter import AGENT, CHAT
 from chatbot.shared.presence import Presence
 from chatbot.store import Store, StoreUnavailable
-from chatbot.store.models import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +85,7 @@ class Metrics:
         self._agent_sockets.set(self._sockets(AGENT))
         self._representatives.set(await self.presence.online())
         try:
-            async with self.store.transaction() as session:
-                queued = await session.scalar(
-                    select(func.count()).select_from(Conversation).where(Conversation.state == "queued")
-                )
-            self._queue.set(int(queued or 0))
+            self._queue.set(await self.store.queued_count())
         except StoreUnavailable:
             log.warning("metrics: the database did not answer; queue length not updated")
 

@@ -21,10 +21,11 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.chat import ChatQueries
+from chatbot.store.reads import ReadQueries
 from chatbot.store.service_levels import ServiceLevelQueries
 
 
-class Store(ChatQueries, AccountQueries, ServiceLevelQueries):
+class Store(ChatQueries, AccountQueries, ServiceLevelQueries, ReadQueries):
     """Conversations, messages, state changes and representatives in one database."""
 
 
