@@ -310,6 +310,22 @@ class ConversationService:
 
     # -- typing and closing --------------------------------------------------
 
+    async def agent_message(self, conversation_id: str, new: NewMessage) -> Message:
+        """A representative's message, stored once per ``client_id`` and shown to both sides (the desk checks who)."""
+        turn = await self.store.add_client_message(conversation_id, new)
+        message = turn.message
+        if message is None:
+            raise ChatError("closed")
+        if turn.created:
+            self.metrics.message("agent")
+            await self.emitter.to_conversation("message", message_json(message), conversation_id)
+        return message
+
+    async def agent_typing(self, conversation_id: str, typing: bool) -> None:
+        await self.emitter.to_visitor(
+            "typing", {"conversation_id": conversation_id, "sender": "agent", "typing": typing}, conversation_id
+        )
+
     async def visitor_typing(self, conversation_id: str, typing: bool) -> None:
         await self.emitter.to_followers(
             "typing", {"conversation_id": conversation_id, "sender": "visitor", "typing": typing}, conversation_id

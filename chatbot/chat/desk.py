@@ -14,8 +14,9 @@ from typing import Any
 
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.lifecycle import Reason, State
-from chatbot.chat.protocol import ChatError, conversation_json, message_json, summary_json
-from chatbot.store import NewMessage
+from chatbot.chat.protocol import ChatError, conversation_json, summary_json
+from chatbot.shared.presence import Presence
+from chatbot.store import NewMessage, Store
 from chatbot.store.models import Conversation, Message
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,11 @@ class Representative:
 class Desk:
     """What representatives do; the ``/agent`` namespace calls one method per event."""
 
-    def __init__(self, service: ConversationService, capacity: int, grace_seconds: float) -> None:
+    def __init__(self, service: ConversationService, store: Store, presence: Presence, capacity: int,
+                 grace_seconds: float) -> None:
         self.service = service
-        self.store = service.store
+        self.store = store
+        self.presence = presence
         self.capacity = capacity
         self.grace_seconds = grace_seconds
         self._offline_since: dict[str, float] = {}
@@ -52,13 +55,13 @@ class Desk:
 
     async def connected(self, rep: Representative, sid: str) -> list[str]:
         """Mark online; returns the ids of the conversations they still hold (to follow again)."""
-        if await self.service.presence.connect(rep.id, sid):
+        if await self.presence.connect(rep.id, sid):
             await self.service.queue_moved()
         return [c.id for c in await self.store.held_by(rep.id)]
 
     async def disconnected(self, rep: Representative, sid: str) -> None:
         """Mark offline when their last socket closes; their conversations wait out the grace period."""
-        if await self.service.presence.disconnect(rep.id, sid):
+        if await self.presence.disconnect(rep.id, sid):
             await self.service.queue_moved()
 
     async def release_abandoned(self, now: float) -> int:
@@ -68,7 +71,7 @@ class Desk:
         who is gone, and the conditional release lets only one act. Each process
         times absences from when it first saw them, so a restart only waits longer.
         """
-        online = await self.service.presence.online_ids()
+        online = await self.presence.online_ids()
         holders = {c.agent_id: c.agent_name for c in await self.store.held() if c.agent_id not in online}
         self._offline_since = {a: self._offline_since.get(a, now) for a in holders if a is not None}
         released = 0
@@ -117,14 +120,7 @@ class Desk:
         """A representative's message; only the one who holds the conversation may speak in it."""
         await self._held(rep, conversation_id)
         new = NewMessage(sender="agent", text=text, client_id=client_id, agent_id=rep.id, agent_name=rep.name)
-        turn = await self.store.add_client_message(conversation_id, new)
-        message = turn.message
-        if message is None:
-            raise ChatError("closed")
-        if turn.created:
-            self.service.metrics.message("agent")
-            await self.service.emitter.to_conversation("message", message_json(message), conversation_id)
-        return message
+        return await self.service.agent_message(conversation_id, new)
 
     async def release(self, rep: Representative, conversation_id: str) -> None:
         """Give the conversation back to the queue, keeping the visitor's place in line."""
@@ -147,9 +143,7 @@ class Desk:
 
     async def typing(self, rep: Representative, conversation_id: str, typing: bool) -> None:
         await self._held(rep, conversation_id)
-        await self.service.emitter.to_visitor(
-            "typing", {"conversation_id": conversation_id, "sender": "agent", "typing": typing}, conversation_id
-        )
+        await self.service.agent_typing(conversation_id, typing)
 
     # -- checks --------------------------------------------------------------
 

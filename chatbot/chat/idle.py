@@ -17,7 +17,7 @@ from chatbot.chat.conversations import ConversationService
 from chatbot.chat.desk import Desk
 from chatbot.chat.lifecycle import Reason, State
 from chatbot.chat.protocol import ChatError
-from chatbot.store import StoreUnavailable
+from chatbot.store import Store, StoreUnavailable
 from chatbot.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,11 @@ class Sweeper:
     """Closes bot conversations after ``bot_seconds`` and queued/agent ones after ``other_seconds`` of silence;
     releases abandoned ones through the desk."""
 
-    def __init__(self, service: ConversationService, desk: Desk, bot_seconds: float, other_seconds: float) -> None:
+    def __init__(self, service: ConversationService, desk: Desk, store: Store, bot_seconds: float,
+                 other_seconds: float) -> None:
         self.service = service
         self.desk = desk
+        self.store = store
         self.limits: dict[str, float] = {
             State.BOT: bot_seconds, State.QUEUED: other_seconds, State.AGENT: other_seconds
         }
@@ -40,7 +42,7 @@ class Sweeper:
         now = utcnow()
         cutoffs = {state: now - timedelta(seconds=seconds) for state, seconds in self.limits.items()}
         closed = 0
-        for conversation_id in await self.service.store.idle(cutoffs):
+        for conversation_id in await self.store.idle(cutoffs):
             try:
                 await self.service.close(conversation_id, Reason.IDLE)
                 closed += 1

@@ -19,8 +19,10 @@ from datetime import UTC, datetime, timedelta
 
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.desk import Desk, Representative
+from chatbot.chat.emitter import Emitter
 from chatbot.chat.protocol import ChatError
-from chatbot.store import StoreUnavailable
+from chatbot.shared.presence import Presence
+from chatbot.store import Store, StoreUnavailable
 from chatbot.store.models import Conversation, utcnow
 
 log = logging.getLogger(__name__)
@@ -31,16 +33,19 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 class Router:
     """Offers, accepts and declines; ``route()`` runs after every queue change and on a short tick."""
 
-    def __init__(self, service: ConversationService, desk: Desk, offer_seconds: float) -> None:
+    def __init__(self, service: ConversationService, desk: Desk, store: Store, presence: Presence, emitter: Emitter,
+                 offer_seconds: float) -> None:
         self.service = service
         self.desk = desk
-        self.store = service.store
+        self.store = store
+        self.presence = presence
+        self.emitter = emitter
         self.offer_seconds = offer_seconds
         self.interval = max(0.05, min(1.0, offer_seconds / 4))
 
     async def route(self) -> None:
         """Offer every queued conversation without a live offer to the best free representative."""
-        online = sorted(await self.service.presence.online_ids())
+        online = sorted(await self.presence.online_ids())
         if not online:
             return
         loads = await self.store.loads(online)
@@ -78,11 +83,11 @@ class Router:
             "expires_at": expires.isoformat().replace("+00:00", "Z"),
             "conversation": summary,
         }
-        await self.service.emitter.to_agent("offer", offer, agent_id)
+        await self.emitter.to_agent("offer", offer, agent_id)
         log.info("conversation %s offered to %s", conversation.id, agent_id)
 
     async def _withdrawn(self, agent_id: str, conversation_id: str) -> None:
-        await self.service.emitter.to_agent("offer_withdrawn", {"conversation_id": conversation_id}, agent_id)
+        await self.emitter.to_agent("offer_withdrawn", {"conversation_id": conversation_id}, agent_id)
 
     async def accept(self, rep: Representative, conversation_id: str) -> dict[str, object]:
         """Take the conversation offered to ``rep``; ``offer_expired`` if it was not theirs (any more)."""

@@ -117,20 +117,24 @@ def create_app(settings: Settings) -> web.Application:
     cluster = build_cluster(settings)
     sio = _socketio_server(settings, cluster.manager)
     metrics = Metrics(sio, store, cluster.presence)
+    emitter = Emitter(sio)
     service = ConversationService(
         store=store,
         bot=bot,
-        emitter=Emitter(sio),
+        emitter=emitter,
         presence=cluster.presence,
         limiter=cluster.limiter("rate", settings.rate_burst, settings.rate_per_second),
         transcripts_dir=settings.transcripts_dir,
         hours=load_hours(settings.hours_file),
         metrics=metrics,
     )
-    desk = Desk(service, settings.agent_capacity, settings.agent_grace_seconds)
+    desk = Desk(service, store, cluster.presence, settings.agent_capacity, settings.agent_grace_seconds)
     guard = Guard(cluster, settings)
     sio.register_namespace(VisitorNamespace(service, guard))
-    router = Router(service, desk, settings.offer_seconds) if settings.routing == "auto" else None
+    router = (
+        Router(service, desk, store, cluster.presence, emitter, settings.offer_seconds)
+        if settings.routing == "auto" else None
+    )
     sio.register_namespace(AgentNamespace(desk, guard, router))
 
     app = web.Application()
@@ -179,7 +183,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    sweeper = Sweeper(app[SERVICE], app[DESK], settings.idle_bot_seconds, settings.idle_seconds)
+    sweeper = Sweeper(app[SERVICE], app[DESK], app[STORE], settings.idle_bot_seconds, settings.idle_seconds)
     await app[CLUSTER].start()
     tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper")]
     if ROUTER in app:
