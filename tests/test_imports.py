@@ -154,3 +154,15 @@ def test_the_readme_module_table_names_every_module_and_nothing_else() -> None:
     inits = {m for m in modules if m.endswith("__init__.py") and f"{Path(m).parent}/" not in named}
     assert sorted(m for m in modules - inits if not covered(m)) == []
     assert sorted(n for n in named if n not in modules and n not in packages) == []
+
+
+@pytest.mark.parametrize("path", sorted(
+    p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" and "migrations" not in p.parts
+), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_every_module_has_its_test_file_or_says_where_its_tests_are(path: Path) -> None:
+    if (ROOT / "tests" / f"test_{path.stem}.py").exists():
+        return
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    named = re.findall(r"tests/(test_\w+\.py)", doc.split("Tested in", 1)[1]) if "Tested in" in doc else []
+    assert named, f"{path.name}: no tests/test_{path.stem}.py and no 'Tested in tests/...' in its docstring"
+    assert all((ROOT / "tests" / name).exists() for name in named), named

@@ -6,6 +6,8 @@ running server (``POST /admin/intents/reload``); the rest read or erase the
 database, like ``chatbot agents``. Exit codes: 0 fine, 1 the thing checked
 or asked for is wrong (problems in the files, no such conversation), 2 the
 command could not do its job (server unreachable, token refused).
+
+Tested in tests/test_admin_cli.py.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ middleware authenticates and turns every refusal into the chat protocol's
 error shape, ``{"error": {"code", "message"}}``: bad input is a 4xx, never a
 500. The routes live in a sub-application so that the middleware covers
 ``/admin/`` and nothing else.
+
+Tested in tests/test_admin.py.
 """
 
 from __future__ import annotations

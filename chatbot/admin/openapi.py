@@ -3,6 +3,8 @@
 Built in code rather than shipped as a JSON file so the shared pieces (the
 error shape, the ``since`` parameter) are written once; ``tests/test_admin.py``
 checks that every admin route is documented here and nothing else is.
+
+Tested in tests/test_admin.py.
 """
 
 from __future__ import annotations

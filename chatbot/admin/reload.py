@@ -6,6 +6,8 @@ running one. A broken file therefore changes nothing, and a message being
 answered keeps the bot it started with. With several processes (Redis), the
 process that reloaded tells the others on a pub/sub channel, and each reloads
 the same folder itself.
+
+Tested in tests/test_admin.py, tests/test_admin_cli.py.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ Kept apart from ``chatbot/store/`` (the chat's own queries) because nothing here
 on a visitor's path: these queries scan periods of history, and an admin can
 wait a second for them. Durations such as ``7d`` are parsed here once, for the
 HTTP API and the command line alike.
+
+Tested in tests/test_admin.py, tests/test_admin_cli.py.
 """
 
 from __future__ import annotations

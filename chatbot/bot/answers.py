@@ -10,6 +10,8 @@ confidence. ``chatbot.bot.understanding`` holds the readers. Out-of-scope intent
 ``out_of_scope``) are never answered: their examples train the matcher's
 "none of these" class, and their answer is what the bot says when it hands off
 for low confidence.
+
+Tested in tests/test_understanding.py, tests/test_visitor_chat.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Both must see a message the same way: lower case, accents folded, punctuation
 gone, so that "¿Qué es la CIÁTICA?" and "que es la ciatica" are one query.
+
+Tested in tests/test_intents.py, tests/test_redflags.py.
 """
 
 from __future__ import annotations

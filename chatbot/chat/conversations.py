@@ -5,6 +5,8 @@ the desk and the router, which check who may act; this service builds every
 change from the lifecycle's table (``chatbot.chat.lifecycle.change``), asks the bot
 and the store, then tells the rooms through the emitter. Data flows one way:
 event → namespace → (desk) → service → bot / store → emit.
+
+Tested in tests/test_visitor_chat.py, tests/test_agents.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The desk checks who may act (they hold it, they are under capacity) and asks
 the conversation service for the change itself; the store's conditional update
 decides "exactly one representative wins a take", across processes. Messages,
 notices and queue updates go out through the service, which owns what visitors are told.
+
+Tested in tests/test_agents.py.
 """
 
 from __future__ import annotations

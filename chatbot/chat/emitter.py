@@ -4,6 +4,8 @@ Visitors' tabs share a room named by the conversation id on ``/chat``;
 representatives who hold or watch it share ``conversation:<id>`` on ``/agent``;
 every representative is in ``agents`` for the queue. Conversation ids are
 random, so a room name tells nothing about whose it is.
+
+Tested in tests/test_isolation.py, tests/test_agents.py.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ open). Problems are reported as ``file:line: message``, like the intent files.
       sunday: closed
     holidays:
       - 2026-12-25
+
+Tested in tests/test_service_levels.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ releasing those of representatives who did not come back within the grace period
 A periodic sweep rather than a timer per conversation: it survives restarts,
 costs a few indexed queries per tick, and across several processes the store's
 conditional update lets exactly one of them act on each conversation.
+
+Tested in tests/test_agents.py.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ web safety) without importing the app factory itself.
 
 Here, in the conversation layer, because what they name is the conversation's (its service, desk and router) or
 below it: the app factory and the admin routes above both read them.
+
+Tested in tests/test_web_safety.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""One asyncio lock per key, forgotten when nobody holds or waits for it (memory stays bounded)."""
+"""One asyncio lock per key, forgotten when nobody holds or waits for it (memory stays bounded).
+
+Tested in tests/test_visitor_chat.py, tests/test_faults.py.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Plain words, no promises the clinic's page does not make: it offers a phone
 line "seven days a week" and a live chat, so that is what we point to.
+
+Tested in tests/test_visitor_chat.py, tests/test_agents.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Errors are values in the protocol (``{"ok": false, "error": {...}}``), built
 here and nowhere else; ``docs/protocol.md`` lists the codes.
+
+Tested in tests/test_fuzz.py, tests/test_isolation.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Plain-text transcripts of closed conversations, one file per conversation."""
+"""Plain-text transcripts of closed conversations, one file per conversation.
+
+Tested in tests/test_admin.py, tests/test_agents.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Namespace ``/chat``: the visitor's widget. Thin: check the payload, call the service, return the ack."""
+"""Namespace ``/chat``: the visitor's widget. Thin: check the payload, call the service, return the ack.
+
+Tested in tests/test_visitor_chat.py.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ so the first in line with one representative online waits about one median
 take, the fourth in line with two online about two. With no takes yet there
 is no estimate (None), and visitors see only their place in line. The median
 is cached for 30 seconds: queue updates fan out to every waiting visitor.
+
+Tested in tests/test_service_levels.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The ``chatbot`` command: ``serve`` and the admin and evaluation tools, one subcommand each."""
+"""The ``chatbot`` command: ``serve`` and the admin and evaluation tools, one subcommand each.
+
+Tested in tests/test_config.py, tests/test_admin_cli.py.
+"""
 
 from __future__ import annotations
 

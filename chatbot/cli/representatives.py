@@ -1,4 +1,7 @@
-"""``chatbot agents add|list|remove|rotate``: representative accounts, from the command line."""
+"""``chatbot agents add|list|remove|rotate``: representative accounts, from the command line.
+
+Tested in tests/test_representatives.py.
+"""
 
 from __future__ import annotations
 

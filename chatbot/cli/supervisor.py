@@ -6,6 +6,8 @@ between them. Long-polling needs every request of a session on one process,
 which the kernel does not promise: clients should use the websocket
 transport, or a load balancer with sticky sessions should sit in front
 (docs/deploy.md).
+
+Tested in tests/test_cluster.py.
 """
 
 from __future__ import annotations

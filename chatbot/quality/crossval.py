@@ -11,6 +11,8 @@ goes to group n mod ``FOLDS``): ``FOLDS`` matchers per language, a few
 seconds, and every example is still ranked by a matcher that never saw it,
 beside nearly all of its intent's other examples. Out-of-scope examples
 (``negatives``) are spread the same way, as if they were one more intent.
+
+Tested in tests/test_intents_eval.py, tests/test_admin_cli.py.
 """
 
 from __future__ import annotations

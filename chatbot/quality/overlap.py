@@ -13,6 +13,8 @@ warning: 159 on the shipped intents, which told nobody what to fix).
 The examples are held out in groups (``chatbot.quality.crossval``), so the check
 takes seconds. Out-of-scope examples are ranked here as one more intent, so an
 example too close to an answerable intent is reported too.
+
+Tested in tests/test_admin_cli.py.
 """
 
 from __future__ import annotations

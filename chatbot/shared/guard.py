@@ -6,6 +6,8 @@ together: an address guessing either secret is blocked from both for ``BLOCK_SEC
 Checked by the namespaces before any work is done. Socket counts are per
 process (a process can only count its own sockets); the per-minute limits use
 the cluster's rate limiters, so with Redis they hold across processes.
+
+Tested in tests/test_abuse.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Two implementations behind one small interface, chosen at start-up: in-process
 (one server), or shared through Redis (several servers behind one address).
+
+Tested in tests/test_cluster.py, tests/test_agents.py.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 In-process by default; with Redis the bucket is shared by every process (so a
 visitor cannot multiply their allowance by reconnecting elsewhere), falling
 back to this process's buckets while Redis is unreachable.
+
+Tested in tests/test_abuse.py.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ server that cannot work, and a report option out of range (``--limit -3``)
 would print the wrong thing quietly; each parser names its range instead.
 They raise ``ValueError`` (the settings add the variable's name);
 ``flag`` turns that into argparse's error, in the parser's own words.
+
+Tested in tests/test_config.py.
 """
 
 from __future__ import annotations

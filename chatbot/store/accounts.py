@@ -1,4 +1,7 @@
-"""Representative accounts: tokens kept as digests, compared in constant time."""
+"""Representative accounts: tokens kept as digests, compared in constant time.
+
+Tested in tests/test_agents.py, tests/test_representatives.py.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ updates (``UPDATE … WHERE state IN …``) decide races such as two
 representatives taking one conversation, so the database — not a process —
 is the referee, and it holds across server processes. The store never emits:
 it returns rows and the conversation service decides what to tell whom.
+
+Tested in tests/test_faults.py, tests/test_visitor_chat.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Conversations and their messages: the chat's hot path, and the race-deciding transitions."""
+"""Conversations and their messages: the chat's hot path, and the race-deciding transitions.
+
+Tested in tests/test_visitor_chat.py, tests/test_faults.py.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Secrets are never stored: conversation and representative tokens are kept as
 SHA-256 digests, so a leaked database opens no conversation. Tokens are 256-bit
 random values, so an unsalted digest is enough (nothing to brute-force).
+
+Tested in tests/test_migrations.py.
 """
 
 from __future__ import annotations

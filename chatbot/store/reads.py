@@ -2,6 +2,8 @@
 
 They live here with every other query, so that SQL stays in the store; what the
 admin tools make of the rows (groups, drafts, JSON) stays with them.
+
+Tested in tests/test_unanswered.py, tests/test_metrics.py.
 """
 
 from __future__ import annotations

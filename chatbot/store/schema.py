@@ -3,6 +3,8 @@
 SQLite (the embedded default) upgrades itself at start-up. On PostgreSQL,
 several processes share one database, so none of them migrates on its own: a
 server facing an old schema refuses to start and says which command to run.
+
+Tested in tests/test_migrations.py.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Nothing is created at import time. The app owns every resource through its
 cleanup context (database engine), so tests build real servers from the same
 factory with their own settings.
+
+Tested in tests/test_visitor_chat.py, tests/test_browser.py.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ is kept plain and gzipped with an ETag, so serving it costs nothing. Without
 Security headers, the pages' Content-Security-Policy and CORS (which lets a
 site load ``/widget.js`` with ``integrity`` + ``crossorigin``) are not set
 here: ``chatbot/web/safety.py`` decides them for every response.
+
+Tested in tests/test_browser.py.
 """
 
 from __future__ import annotations

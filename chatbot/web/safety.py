@@ -7,6 +7,8 @@ Headers are set on ``on_response_prepare``, which also sees error responses
 and websocket upgrades; a middleware answers CORS preflights. Socket.IO
 (``/socket.io/``) keeps its own CORS, which python-engineio applies from the
 same ``allowed_origins``, so the two never disagree or send the header twice.
+
+Tested in tests/test_web_safety.py.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ whole intents held out of training (their examples are then out of scope for
 the model that never saw them). Out-of-scope samples are
 weighted to make up ``OOS_SHARE`` of the queries, so one threshold means the
 same thing whatever the number of negatives or intents.
+
+Tested in tests/test_matcher.py.
 """
 
 from __future__ import annotations

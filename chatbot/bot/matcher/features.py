@@ -16,6 +16,8 @@ gets no embedding either: it stays an empty vector, which the matcher answers
 with no candidate. Each term counts once per message (binary, times a smoothed
 idf): a short message repeating a word is not more about it, and on
 CLINC150 binary terms beat sublinear frequencies (docs/matcher.md).
+
+Tested in tests/test_matcher.py.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ out-of-scope texts as one more class and scoring each intent against that class
 separates out-of-scope messages best; and cross-validated calibration
 (calibration.py) makes the confidence a probability, so the handoff threshold
 carries over from one intent set to another.
+
+Tested in tests/test_matcher.py.
 """
 
 from __future__ import annotations

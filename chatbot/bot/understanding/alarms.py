@@ -24,6 +24,8 @@ Two readings keep ordinary messages quiet, both measured on the development set
 ``THRESHOLD`` trades recall against false alarms; it was chosen on the
 development set and CLINC150's ``val`` texts. A red flag always wins over any
 FAQ answer (``chatbot.bot.answers``).
+
+Tested in tests/test_understanding.py, tests/test_redflags.py.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ admins edit: a change to what counts as an emergency goes through a commit and
 the development set (docs/understanding.md). Each file maps a label to
 ``{en: [...], es: [...]}``; both languages train one classifier, which then
 reads Spanish, English and Spanglish alike.
+
+Tested in tests/test_understanding.py.
 """
 
 from __future__ import annotations

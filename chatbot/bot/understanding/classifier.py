@@ -12,6 +12,8 @@ near "not be here anymore" and words never seen in the bank. The score of a
 text is the best label's SVM score minus the "none" label's, so one threshold
 per use says how sure it must be; the thresholds were chosen on the project's
 development set (docs/understanding.md).
+
+Tested in tests/test_understanding.py.
 """
 
 from __future__ import annotations

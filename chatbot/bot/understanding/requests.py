@@ -12,6 +12,8 @@ Each kind hands off with a reason of its own (docs/protocol.md): the bot never
 quotes a price, books, prescribes, reads a visitor's own results, diagnoses,
 speaks for a named person or handles a complaint. A wish for a person, however
 it is phrased, is reason ``requested``, like the ``human_agent`` intent.
+
+Tested in tests/test_understanding.py.
 """
 
 from __future__ import annotations
