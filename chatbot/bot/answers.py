@@ -169,7 +169,7 @@ class Bot:
 
     def _answer(self, text: str, lang: str, candidates: tuple[Candidate, ...]) -> Reply:
         """The confident intents of the sentences that ask something, else of the whole message."""
-        asked = [ranked[0] for unit in questions(text) if (ranked := self.rank(unit, lang, k=1))]
+        asked = [ranked[0] for unit in questions(text) if (ranked := self._top(unit, text, lang, candidates))]
         confident = [c for c in asked if c.confidence >= self.threshold]
         whole = candidates[0] if candidates else None
         if not confident and whole is not None and whole.confidence >= self.threshold:
@@ -193,6 +193,10 @@ class Bot:
             candidates=candidates,
             intents=tuple(c.intent for c in chosen) if len(chosen) > 1 else (),
         )
+
+    def _top(self, unit: str, text: str, lang: str, whole: tuple[Candidate, ...]) -> Sequence[Candidate]:
+        """The unit's best intent; a one-question message is its own unit, already ranked as a whole."""
+        return whole[:1] if unit == text.strip() else self.rank(unit, lang, k=1)
 
     def _answers(self, confident: list[Candidate], whole: tuple[Candidate, ...]) -> list[Candidate]:
         """The first confident intent, and a second, different one when the message as a whole is about both.
