@@ -29,6 +29,7 @@ from chatbot.chat import transcripts
 from chatbot.chat.keys import GUARD, SERVICE, SETTINGS, STORE
 from chatbot.chat.metrics import METRICS
 from chatbot.chat.protocol import iso
+from chatbot.shared.guard import bearer_token
 from chatbot.store import StoreUnavailable
 
 RELOADER = web.AppKey("reloader", Reloader)
@@ -66,10 +67,8 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
 
 def _token_matches(request: web.Request, token: str) -> bool:
     """The request carries ``Authorization: Bearer <token>`` (compared in constant time)."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode("utf-8", "replace"), token.encode("utf-8")
-    )
+    given = bearer_token(request)
+    return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
 async def _refusal(request: web.Request) -> web.Response | None:

@@ -22,6 +22,16 @@ from chatbot.shared.cluster import Cluster
 from chatbot.shared.config import Settings
 
 BLOCK_SECONDS = 60.0
+MAX_TOKEN = 200
+"""Longer than any token we issue; a longer header is refused before it is hashed or compared."""
+
+
+def bearer_token(request: web.BaseRequest) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, or None when the header is missing, of another
+    scheme, empty or too long. Comparing it is the caller's part (in constant time)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and 0 < len(token) <= MAX_TOKEN else None
 
 
 class Guard:

@@ -36,7 +36,7 @@ from chatbot.chat.routing import Router
 from chatbot.chat.visitors import VisitorNamespace
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
-from chatbot.shared.guard import Guard
+from chatbot.shared.guard import Guard, bearer_token
 from chatbot.store import Store, schema
 from chatbot.web import pages
 from chatbot.web import safety as web_safety
@@ -94,14 +94,14 @@ async def visitor_transcript(request: web.Request) -> web.Response:
 
     The token travels in a header, never in the URL (URLs end up in logs).
     """
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not 0 < len(token) <= 200:
+    token = bearer_token(request)
+    if token is None:
         raise web.HTTPUnauthorized(
             text="Send the conversation token as 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        text = await request.app[SERVICE].transcript_for(token.strip())
+        text = await request.app[SERVICE].transcript_for(token)
     except ChatError:
         raise web.HTTPNotFound(text="No conversation for that token.") from None
     return web.Response(

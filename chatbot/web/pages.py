@@ -31,6 +31,7 @@ from chatbot.bot.answers import Bot
 from chatbot.bot.intents import LANGUAGES
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.keys import SERVICE, STORE
+from chatbot.shared.guard import bearer_token
 from chatbot.store import Store, StoreUnavailable
 from chatbot.store.models import Agent
 
@@ -145,12 +146,6 @@ def _script(path: str, asset: Asset | None) -> Handler:
     return script
 
 
-def _bearer(request: web.Request) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and 0 < len(token) <= 200 else None
-
-
 def canned_answers(bot: Bot) -> list[dict[str, str]]:
     """Every approved answer in each language, for representatives to search and send.
 
@@ -162,7 +157,7 @@ def canned_answers(bot: Bot) -> list[dict[str, str]]:
 
 async def _representative(request: web.Request, store: web.AppKey[Store]) -> Agent:
     """The representative whose token came as ``Authorization: Bearer <token>``, or 401."""
-    token = _bearer(request)
+    token = bearer_token(request)
     try:
         agent = await request.app[store].agent_by_token(token) if token else None
     except StoreUnavailable:
