@@ -75,10 +75,24 @@ async def test_red_flag_gets_emergency_advice_and_urgent_handoff_before_any_faq(
     visitor = await visitors(server.url)
     await visitor.say("does heat help? also since this morning I can't control my bladder")
     reply = await visitor.next("message", lambda m: m["sender"] == "bot")
-    assert "911" in reply["text"] and reply["intent"] is None
+    assert "911" in reply["text"] and reply["intent"] is None and reply["urgent"] is True
     state = await visitor.next("state")
     assert state["state"] == "queued" and state["reason"] == "urgent"
     assert not visitor.received("message", lambda m: m.get("intent") == "heat_therapy")
+    others = visitor.received("message", lambda m: m["id"] != reply["id"])
+    assert others and not any(m["urgent"] for m in others)  # the visitor's own message, the place in line
+
+
+async def test_urgent_mark_is_kept_in_the_history(server: Server, visitors) -> None:
+    first = await visitors(server.url)
+    answer = await first.ask("does heat help?")
+    assert answer["urgent"] is False
+    await first.say("and now I suddenly can't feel my legs")
+    await first.next("state")
+    await first.disconnect()
+    again = await visitors(server.url, token=first.conversation["token"])
+    marked = [m["text"] for m in again.conversation["messages"] if m["urgent"]]
+    assert len(marked) == 1 and "911" in marked[0]
 
 
 async def test_red_flag_in_spanish_says_llame_al_911(server: Server, visitors) -> None:

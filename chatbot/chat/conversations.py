@@ -231,6 +231,7 @@ class ConversationService:
             confidence=reply.confidence,
             quick_replies=reply.quick_replies,
             intents=reply.intents,
+            urgent=reply.handoff_reason == Reason.URGENT,
         )
 
     async def hand_off(

@@ -212,6 +212,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "agent": agent_ref(message.agent_id, message.agent_name),
         "quick_replies": list(message.quick_replies or []),
         "intents": list(message.intents or []),
+        "urgent": bool(message.urgent),
     }
 
 

@@ -67,6 +67,7 @@ class NewMessage:
     agent_name: str | None = None
     quick_replies: Sequence[str] = ()
     intents: Sequence[str] = ()
+    urgent: bool = False
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def _message(conversation_id: str, new: NewMessage, now: datetime) -> Message:
         agent_name=new.agent_name,
         quick_replies=list(new.quick_replies),
         intents=list(new.intents),
+        urgent=new.urgent,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -115,6 +117,8 @@ class Message(Base):
     quick_replies: Mapped[list[str]] = mapped_column(JSON, default=list)
     intents: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     """Every intent a bot reply answers, when it answers two questions at once; else empty (``intent`` says)."""
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    """The bot's emergency advice after a red flag: the widget shows it as a warning, so the server says which."""
 
 
 class StateChange(Base):
