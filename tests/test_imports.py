@@ -74,16 +74,9 @@ def test_the_bot_knows_nothing_of_sockets_the_database_or_the_conversation(modul
         assert not _uses(module, forbidden), (module, forbidden)
 
 
-SQL_STILL_OUTSIDE_THE_STORE = {"chatbot.admin.reports"}
-"""Transcript search, export, purge and stats: their queries are still to move into ``chatbot/store/`` (issue 19)."""
-
-
 @pytest.mark.parametrize("module", sorted(m for m in GRAPH if not m.startswith("chatbot.store")))
 def test_sql_lives_in_the_store(module: str) -> None:
-    if module in SQL_STILL_OUTSIDE_THE_STORE:
-        assert _uses(module, "sqlalchemy"), "moved? then take it off the list"
-    else:
-        assert not _uses(module, "sqlalchemy")
+    assert not _uses(module, "sqlalchemy")
 
 
 LAYERS = ("cli", "web", "admin", "quality", "chat", "bot", "store", "shared")

@@ -105,23 +105,23 @@ async def test_wait_estimate_is_median_times_rounds(server: Server, visitors) ->
     estimator = WaitEstimator(store)
     waits = [30.0, 60.0, 600.0]
 
-    async def fake_waits(since: datetime, limit: int = 50) -> list[float]:
+    async def fake_waits(since: datetime, limit: int | None = None) -> list[float]:
         return waits
 
-    store.recent_take_waits = fake_waits  # type: ignore[method-assign]
+    store.take_waits = fake_waits  # type: ignore[method-assign]
     assert await estimator.estimate(position=1, agents_online=1) == 60
     estimator._computed_at = float("-inf")
     assert await estimator.estimate(position=4, agents_online=2) == 120
     assert await estimator.estimate(position=1, agents_online=0) == 60
 
 
-async def test_recent_take_waits_pairs_queued_and_taken(server: Server, visitors, representatives) -> None:
+async def test_take_waits_pairs_queued_and_taken(server: Server, visitors, representatives) -> None:
     maria = await representatives(server, "Maria")
     visitor = await visitors(server.url)
     await visitor.say("I want to talk to a person")
     await visitor.next("state", lambda s: s["state"] == "queued")
     await maria.take(visitor.conversation["id"])
-    waits = await server.app[STORE].recent_take_waits(datetime.now(UTC) - timedelta(minutes=5))
+    waits = await server.app[STORE].take_waits(datetime.now(UTC) - timedelta(minutes=5))
     assert len(waits) == 1 and 0 <= waits[0] < 5
 
 

@@ -198,12 +198,12 @@ async def _export(store: Store, args: argparse.Namespace, settings: config.Setti
     lines_path = out / f"conversations-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
     count = 0
     with lines_path.open("w", encoding="utf-8") if args.format == "jsonl" else contextlib.nullcontext() as lines:
-        async for found in reports.created_since(store, utcnow() - args.since):
+        async for found in store.started_since(utcnow() - args.since):
             count += 1
             if lines is not None:
-                lines.write(json.dumps(found.as_json(), ensure_ascii=False) + "\n")
+                lines.write(json.dumps(reports.history_json(found), ensure_ascii=False) + "\n")
             elif args.format == "json":
-                text = json.dumps(found.as_json(), ensure_ascii=False, indent=2)
+                text = json.dumps(reports.history_json(found), ensure_ascii=False, indent=2)
                 (out / f"{found.conversation.id}.json").write_text(text, encoding="utf-8")
             else:
                 await transcripts.write(out, found.conversation, found.messages)
@@ -213,18 +213,18 @@ async def _export(store: Store, args: argparse.Namespace, settings: config.Setti
 
 async def _purge(store: Store, args: argparse.Namespace, settings: config.Settings) -> int:
     """Closed conversations older than ``--older-than``, with their messages, state changes and transcripts."""
-    ids = await reports.closed_before(store, utcnow() - args.older_than)
+    ids = await store.closed_before(utcnow() - args.older_than)
     if args.dry_run:
         print(f"would purge {len(ids)} closed conversation(s)")
         return 0
-    await reports.delete_conversations(store, ids)
+    await store.delete_conversations(ids)
     files = reports.remove_transcripts(settings.transcripts_dir, ids)
     print(f"purged {len(ids)} closed conversation(s) and {files} transcript file(s)")
     return 0
 
 
 async def _delete(store: Store, args: argparse.Namespace, settings: config.Settings) -> int:
-    if not await reports.delete_conversation(store, args.id):
+    if not await store.delete_conversations([args.id]):
         print(f"error: no conversation {args.id!r}", file=sys.stderr)
         return 1
     files = reports.remove_transcripts(settings.transcripts_dir, [args.id])

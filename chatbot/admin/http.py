@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import hmac
 import re
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,16 +23,18 @@ from typing import Any
 from aiohttp import web
 
 from chatbot.admin import openapi, reports, unanswered
-from chatbot.admin.reload import ReloadChannel, Reloaded, Reloader
+from chatbot.admin.reload import Reloaded, Reloader
 from chatbot.chat import transcripts
-from chatbot.chat.keys import GUARD, SERVICE, SETTINGS, STORE
+from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STORE
 from chatbot.chat.metrics import METRICS
 from chatbot.chat.protocol import iso
+from chatbot.shared.cluster import Channel
 from chatbot.shared.guard import bearer_token
 from chatbot.store import StoreUnavailable
+from chatbot.store.history import Search
 
 RELOADER = web.AppKey("reloader", Reloader)
-CHANNEL = web.AppKey("reload_channel", ReloadChannel)
+CHANNEL = web.AppKey("reload_channel", Channel)
 MAX_LIMIT = 200
 MAX_QUERY = 200
 _REASON = re.compile(r"[a-z_]{1,32}")
@@ -141,7 +142,7 @@ def _moment(query: Mapping[str, str], name: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _search(query: Mapping[str, str]) -> reports.Search:
+def _search(query: Mapping[str, str]) -> Search:
     state, reason, text = query.get("state"), query.get("reason"), query.get("q")
     if state is not None and state not in reports.STATES:
         raise BadParameter(f"state: expected one of {', '.join(reports.STATES)}, got {state!r}")
@@ -152,7 +153,7 @@ def _search(query: Mapping[str, str]) -> reports.Search:
     created_from, created_to = _moment(query, "from"), _moment(query, "to")
     if created_from and created_to and created_from > created_to:
         raise BadParameter("from: must not be after 'to'")
-    return reports.Search(
+    return Search(
         state=state,
         reason=reason,
         created_from=created_from,
@@ -181,7 +182,7 @@ async def reload_intents(request: web.Request) -> web.Response:
     """Validate the intent folder and swap it in; 422 with every problem, leaving the bot as it was."""
     result = await request.config_dict[RELOADER].reload()
     if result.ok and CHANNEL in request.config_dict:
-        await request.config_dict[CHANNEL].announce()
+        await request.config_dict[CHANNEL].publish()
     return web.json_response(reloaded_json(result), status=200 if result.ok else 422)
 
 
@@ -209,8 +210,8 @@ async def list_conversations(request: web.Request) -> web.Response:
     criteria = _search(request.query)
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
     offset = _int(request.query, "offset", 0, 0, 10**9)
-    page = await reports.search(request.config_dict[STORE], criteria, limit, offset)
-    return web.json_response({**page.as_json(), "limit": limit, "offset": offset})
+    page = await request.config_dict[STORE].search(criteria, limit, offset)
+    return web.json_response({**reports.page_json(page), "limit": limit, "offset": offset})
 
 
 def _wants_text(request: web.Request) -> bool:
@@ -235,20 +236,20 @@ _NO_SUCH = "No conversation with that id."
 async def one_conversation(request: web.Request) -> web.Response:
     as_text = _wants_text(request)
     conversation_id = _conversation_id(request)
-    found = await reports.detail(request.config_dict[STORE], conversation_id) if conversation_id else None
+    found = await request.config_dict[STORE].history(conversation_id) if conversation_id else None
     if found is None:
         return error_response(404, _NO_SUCH)
     if as_text:
         return web.Response(
             text=transcripts.render(found.conversation, found.messages), content_type="text/plain", charset="utf-8"
         )
-    return web.json_response(found.as_json())
+    return web.json_response(reports.history_json(found))
 
 
 async def delete_conversation(request: web.Request) -> web.Response:
     """Erase one conversation with its messages, state changes and transcript file (a visitor's request)."""
     conversation_id = _conversation_id(request)
-    if conversation_id is None or not await reports.delete_conversation(request.config_dict[STORE], conversation_id):
+    if conversation_id is None or not await request.config_dict[STORE].delete_conversations([conversation_id]):
         return error_response(404, _NO_SUCH)
     reports.remove_transcripts(request.config_dict[SERVICE].transcripts_dir, [conversation_id])
     return web.Response(status=204)
@@ -263,7 +264,7 @@ async def openapi_document(request: web.Request) -> web.Response:
 
 async def _listen_for_reloads(admin: web.Application) -> AsyncIterator[None]:
     channel = admin[CHANNEL]
-    task = asyncio.create_task(channel.listen(), name="intent-reloads")
+    task = asyncio.create_task(channel.listen(admin[RELOADER].on_request), name="intent-reloads")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -277,10 +278,9 @@ def add_routes(app: web.Application) -> None:
     admin = web.Application(middlewares=[_guard])
     reloader = Reloader(app[SERVICE], settings.intents_dir, settings.threshold, app[METRICS])
     admin[RELOADER] = reloader
-    if settings.redis_url:
-        admin[CHANNEL] = ReloadChannel(
-            settings.redis_url, f"{settings.redis_prefix}:intent-reloads", reloader, sender=uuid.uuid4().hex
-        )
+    channel = app[CLUSTER].channel("intent-reloads")
+    if channel is not None:
+        admin[CHANNEL] = channel
         admin.cleanup_ctx.append(_listen_for_reloads)
     admin.router.add_post("/intents/reload", reload_intents)
     admin.router.add_get("/unanswered", unanswered_report)

@@ -4,8 +4,8 @@ The new ``Bot`` is built off the event loop (loading and indexing take a
 moment) from files that passed every check; only then does it replace the
 running one. A broken file therefore changes nothing, and a message being
 answered keeps the bot it started with. With several processes (Redis), the
-process that reloaded tells the others on a pub/sub channel, and each reloads
-the same folder itself.
+process that reloaded tells the others on the cluster's pub/sub channel
+(``shared/cluster.py``), and each reloads the same folder itself.
 
 Tested in tests/test_admin.py, tests/test_admin_cli.py.
 """
@@ -13,14 +13,10 @@ Tested in tests/test_admin.py, tests/test_admin_cli.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from redis import asyncio as aioredis
 
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import IntentError, Problem, load_intents
@@ -71,51 +67,7 @@ class Reloader:
         log.info("intents reloaded from %s: %d intents", self.directory, len(after))
         return Reloaded(ok=True, intents=len(after), added=sorted(after - before), removed=sorted(before - after))
 
-
-class ReloadChannel:
-    """Tells every other process to reload, over Redis pub/sub.
-
-    The subscriber has its own connection without a socket timeout (a pub/sub
-    connection is idle most of the time); it reconnects by itself after Redis
-    comes back. Each message carries the sender's id so it ignores its own.
-    """
-
-    def __init__(self, redis_url: str, channel: str, reloader: Reloader, sender: str) -> None:
-        self.redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=1)
-        self.channel = channel
-        self.reloader = reloader
-        self.sender = sender
-
-    async def announce(self) -> None:
-        """Ask the other processes to reload; a Redis outage is logged, not raised (this process has reloaded)."""
-        try:
-            await self.redis.publish(self.channel, self.sender)
-        except Exception as exc:  # redis-py raises several families (ConnectionError, TimeoutError, OSError)
-            log.warning("could not tell the other processes to reload (%s)", type(exc).__name__)
-
-    async def listen(self) -> None:
-        """Reload whenever another process says so; runs until cancelled."""
-        while True:
-            try:
-                await self._subscribed()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any Redis failure: wait, then subscribe again
-                log.warning("reload channel lost (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
-
-    async def _subscribed(self) -> None:
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(self.channel)
-            while True:
-                message: dict[str, Any] | None = await pubsub.get_message(timeout=5.0)
-                if message is not None and message.get("data") != self.sender.encode():
-                    result = await self.reloader.reload()
-                    log.info("reloaded at another process's request: %s", "ok" if result.ok else "refused")
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-
-    async def close(self) -> None:
-        await self.redis.aclose()
+    async def on_request(self) -> None:
+        """Another process reloaded: reload the same folder here."""
+        result = await self.reload()
+        log.info("reloaded at another process's request: %s", "ok" if result.ok else "refused")

@@ -14,15 +14,16 @@ Tested in tests/test_service_levels.py.
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from datetime import timedelta
 
+from chatbot.shared.figures import median
 from chatbot.store import Store
 from chatbot.store.models import utcnow
 
 WINDOW = timedelta(days=7)
 CACHE_SECONDS = 30.0
+TAKES = 50
 
 
 class WaitEstimator:
@@ -33,8 +34,8 @@ class WaitEstimator:
 
     async def median_take_seconds(self) -> float | None:
         if time.monotonic() - self._computed_at > CACHE_SECONDS:
-            waits = await self.store.recent_take_waits(utcnow() - WINDOW)
-            self._median = statistics.median(waits) if waits else None
+            waits = await self.store.take_waits(utcnow() - WINDOW, limit=TAKES)
+            self._median = median(waits) if waits else None
             self._computed_at = time.monotonic()
         return self._median
 

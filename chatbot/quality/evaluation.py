@@ -25,6 +25,7 @@ import numpy as np
 
 from chatbot.bot.matcher import Matcher
 from chatbot.bot.matcher.calibration import OOS_SHARE
+from chatbot.shared.figures import percentile
 from chatbot.shared.values import flag, number, whole_number
 
 Rows = list[tuple[str, str]]
@@ -226,7 +227,7 @@ def reliability(outcomes: Sequence[Outcome], bins: int = RELIABILITY_BINS) -> tu
 
 
 def _percentile_ms(values: Sequence[float], q: float) -> float:
-    return round(float(np.percentile(np.array(values) * 1000, q)), 4) if values else 0.0
+    return round(percentile(values, q) * 1000, 4) if values else 0.0
 
 
 def evaluate(data: Dataset, shots: int | None = None, seed: int = 0, min_oos_recall: float | None = None,

@@ -20,12 +20,12 @@ from chatbot.store.base import (
     new_token,
     token_digest,
 )
-from chatbot.store.chat import ChatQueries
+from chatbot.store.history import HistoryQueries
 from chatbot.store.reads import ReadQueries
 from chatbot.store.service_levels import ServiceLevelQueries
 
 
-class Store(ChatQueries, AccountQueries, ServiceLevelQueries, ReadQueries):
+class Store(HistoryQueries, AccountQueries, ServiceLevelQueries, ReadQueries):
     """Conversations, messages, state changes and representatives in one database."""
 
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -48,6 +48,16 @@ def new_token() -> str:
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
+
+
+CHUNK = 500
+"""Ids per ``IN (...)`` list: well under every database's limit on bound parameters."""
+T = TypeVar("T")
+
+
+def chunks(ids: Sequence[T]) -> list[Sequence[T]]:
+    """``ids`` in lists of at most ``CHUNK``."""
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
 
 
 def rows_changed(result: Result[Any]) -> int:

@@ -7,45 +7,39 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from chatbot.store.base import Database, rows_changed
+from chatbot.store.base import Database, chunks, rows_changed
 from chatbot.store.models import Conversation, StateChange, utcnow
 
 
 class ServiceLevelQueries(Database):
-    async def recent_take_waits(self, since: datetime, limit: int = 50) -> list[float]:
-        """Seconds from queued to taken, for the latest ``limit`` takes since ``since``."""
+    async def take_waits(self, since: datetime, limit: int | None = None) -> list[float]:
+        """Seconds from queued to taken, for each take from the queue since ``since`` (the latest ``limit``).
+
+        The one wait-time calculation: the estimate a queued visitor sees and the
+        admin's stats both use it. A conversation queued, released and queued
+        again waits from its latest queueing before each take.
+        """
+        takes = (
+            select(StateChange.id, StateChange.conversation_id, StateChange.created_at)
+            .where(StateChange.from_state == "queued", StateChange.to_state == "agent", StateChange.created_at >= since)
+            .order_by(StateChange.id.desc())
+        )
         async with self.transaction() as session:
-            taken = (
-                await session.execute(
-                    select(StateChange.conversation_id, StateChange.created_at)
-                    .where(
-                        StateChange.to_state == "agent",
-                        StateChange.from_state == "queued",
-                        StateChange.created_at >= since,
-                    )
-                    .order_by(StateChange.created_at.desc())
-                    .limit(limit)
+            taken = (await session.execute(takes if limit is None else takes.limit(limit))).all()
+            queued: dict[str, list[tuple[int, datetime]]] = {}
+            for chunk in chunks(list(dict.fromkeys(row.conversation_id for row in taken))):
+                rows = await session.execute(
+                    select(StateChange.id, StateChange.conversation_id, StateChange.created_at)
+                    .where(StateChange.to_state == "queued", StateChange.conversation_id.in_(chunk))
+                    .order_by(StateChange.id)
                 )
-            ).all()
-            if not taken:
-                return []
-            queued = (
-                await session.execute(
-                    select(StateChange.conversation_id, StateChange.created_at).where(
-                        StateChange.to_state == "queued",
-                        StateChange.conversation_id.in_([row.conversation_id for row in taken]),
-                    )
-                )
-            ).all()
+                for row in rows:
+                    queued.setdefault(row.conversation_id, []).append((row.id, row.created_at))
         waits = []
-        for row in taken:
-            before = [
-                q.created_at
-                for q in queued
-                if q.conversation_id == row.conversation_id and q.created_at <= row.created_at
-            ]
+        for take in taken:
+            before = [at for change_id, at in queued.get(take.conversation_id, []) if change_id < take.id]
             if before:
-                waits.append((row.created_at - max(before)).total_seconds())
+                waits.append((take.created_at - before[-1]).total_seconds())
         return waits
 
     async def had_representative(self, conversation_id: str) -> bool:
