@@ -6,6 +6,10 @@ refuses what the table does not allow, so the rules live here once: the
 conversation service (the only caller) and the store's conditional update then
 make each change happen at most once, across processes.
 
+The states and reasons themselves are the values of the database's columns and
+live with the models (``store/models.py``, so that the store's queries name them
+too); they are imported from here by everything above the store.
+
 ``bot -> queued`` (a handoff, for one of ``HANDOFF_REASONS``), ``bot|queued ->
 agent`` (a representative takes it), ``agent -> queued`` (released), ``agent ->
 bot`` (handed back), and any open state ``-> closed``.
@@ -14,47 +18,15 @@ bot`` (handed back), and any open state ``-> closed``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any
 
 from chatbot.store import Transition
+from chatbot.store.models import Reason, State
 
-
-class State(StrEnum):
-    BOT = "bot"
-    QUEUED = "queued"
-    AGENT = "agent"
-    CLOSED = "closed"
+__all__ = ["CLOSE_REASONS", "HANDOFF_REASONS", "OPEN", "TRANSITIONS", "Reason", "State", "change"]
 
 
 OPEN = frozenset({State.BOT, State.QUEUED, State.AGENT})
-
-
-class Reason(StrEnum):
-    """Why a conversation is in its state; stored with every change and sent in ``state`` events."""
-
-    CREATED = "created"
-    # bot -> queued: the bot hands off
-    LOW_CONFIDENCE = "low_confidence"
-    REQUESTED = "requested"
-    URGENT = "urgent"
-    PRICING = "pricing"
-    BOOKING = "booking"
-    PRESCRIPTION = "prescription"
-    PERSONAL_RESULT = "personal_result"
-    DIAGNOSIS = "diagnosis"
-    NAMED_PERSON = "named_person"
-    COMPLAINT = "complaint"
-    AFTER_HOURS = "after_hours"
-    # a representative acts
-    TAKEOVER = "takeover"
-    ASSIGNED = "assigned"
-    RELEASED = "released"
-    HANDBACK = "handback"
-    # -> closed
-    CLOSED_BY_VISITOR = "closed_by_visitor"
-    CLOSED_BY_AGENT = "closed_by_agent"
-    IDLE = "idle"
 
 
 HANDOFF_REASONS = frozenset({

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import socketio
 
 from chatbot.store import StoreUnavailable
-from chatbot.store.models import Conversation, Message
+from chatbot.store.models import Conversation, Message, State
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,6 @@ def summary_json(conversation: Conversation, last_message: Message | None) -> di
         "updated_at": iso(conversation.updated_at),
         "last_message": message_json(last_message) if last_message is not None else None,
         "agent": agent_ref(conversation.agent_id, conversation.agent_name),
-        "waiting_since": iso(conversation.queued_at) if conversation.state == "queued" else None,
+        "waiting_since": iso(conversation.queued_at) if conversation.state == State.QUEUED else None,
         "contact": contact,
     }

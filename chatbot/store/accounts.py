@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatbot.store.base import Database, new_id, new_token, rows_changed, token_digest
-from chatbot.store.models import Agent, Conversation, utcnow
+from chatbot.store.models import Agent, Conversation, State, utcnow
 
 
 class AccountQueries(Database):
@@ -66,12 +66,12 @@ class AccountQueries(Database):
     async def held(self) -> list[Conversation]:
         """Every conversation a representative holds."""
         async with self.transaction() as session:
-            return list(await session.scalars(select(Conversation).where(Conversation.state == "agent")))
+            return list(await session.scalars(select(Conversation).where(Conversation.state == State.AGENT)))
 
     async def held_by(self, agent_id: str) -> list[Conversation]:
         """The open conversations a representative holds."""
         async with self.transaction() as session:
             rows = await session.scalars(
-                select(Conversation).where(Conversation.agent_id == agent_id, Conversation.state == "agent")
+                select(Conversation).where(Conversation.agent_id == agent_id, Conversation.state == State.AGENT)
             )
             return list(rows)

@@ -25,7 +25,7 @@ from chatbot.store.base import (
     rows_changed,
     token_digest,
 )
-from chatbot.store.models import Conversation, Message, StateChange, utcnow
+from chatbot.store.models import Conversation, Message, Reason, State, StateChange, utcnow
 
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)
@@ -33,7 +33,7 @@ _messages = cast(Table, Message.__table__)
 # The hot path's statements, built once.
 _TOUCH = (
     update(_conversations)
-    .where(_conversations.c.id == bindparam("cid"), _conversations.c.state != "closed")
+    .where(_conversations.c.id == bindparam("cid"), _conversations.c.state != State.CLOSED)
     .values(last_message_at=bindparam("now"), updated_at=bindparam("now"))
     .returning(_conversations.c.state, _conversations.c.lang)
 )
@@ -75,7 +75,7 @@ class ChatQueries(Database):
         conversation = Conversation(
             id=new_id(),
             token_hash=token_digest(token),
-            state="bot",
+            state=State.BOT,
             lang=lang,
             name=name,
             page=page,
@@ -87,7 +87,11 @@ class ChatQueries(Database):
             session.add(conversation)
             session.add(
                 StateChange(
-                    conversation_id=conversation.id, from_state=None, to_state="bot", reason="created", created_at=now
+                    conversation_id=conversation.id,
+                    from_state=None,
+                    to_state=State.BOT,
+                    reason=Reason.CREATED,
+                    created_at=now,
                 )
             )
         return conversation, token
@@ -110,13 +114,13 @@ class ChatQueries(Database):
 
     async def queue_position(self, conversation: Conversation) -> int | None:
         """1 for the longest-waiting queued conversation; None when not queued."""
-        if conversation.state != "queued" or conversation.queued_at is None:
+        if conversation.state != State.QUEUED or conversation.queued_at is None:
             return None
         async with self.transaction() as session:
             ahead = await session.scalar(
                 select(func.count())
                 .select_from(Conversation)
-                .where(Conversation.state == "queued", Conversation.queued_at < conversation.queued_at)
+                .where(Conversation.state == State.QUEUED, Conversation.queued_at < conversation.queued_at)
             )
         return int(ahead or 0) + 1
 
@@ -124,7 +128,7 @@ class ChatQueries(Database):
         """Queued conversations, longest waiting first."""
         async with self.transaction() as session:
             rows = await session.scalars(
-                select(Conversation).where(Conversation.state == "queued").order_by(Conversation.queued_at)
+                select(Conversation).where(Conversation.state == State.QUEUED).order_by(Conversation.queued_at)
             )
             return list(rows)
 
@@ -148,7 +152,7 @@ class ChatQueries(Database):
             async with self.transaction() as session:
                 state = await session.scalar(select(Conversation.state).where(Conversation.id == conversation_id))
                 existing = await self._by_client_id(session, conversation_id, new.client_id)
-                return Turn(conversation_id, state or "closed", existing, created=False)
+                return Turn(conversation_id, state or State.CLOSED, existing, created=False)
 
     async def _insert_client_message(self, conversation_id: str, new: NewMessage, reply: BotAnswer | None) -> Turn:
         """Two statements on the hot path: touch the open conversation (reading its state), insert the messages.
@@ -162,9 +166,9 @@ class ChatQueries(Database):
             opened = (await connection.execute(_TOUCH, {"cid": conversation_id, "now": now})).first()
             if opened is None:  # closed or missing: a retry of a stored message still gets its first answer
                 existing = await self._by_client_id(session, conversation_id, new.client_id)
-                return Turn(conversation_id, "closed", existing, created=False)
+                return Turn(conversation_id, State.CLOSED, existing, created=False)
             rows = [_message(conversation_id, new, now)]
-            if reply is not None and opened.state == "bot":
+            if reply is not None and opened.state == State.BOT:
                 rows.append(_message(conversation_id, reply.message, now))
                 if reply.lang != opened.lang:
                     await connection.execute(_SET_LANG, {"cid": conversation_id, "lang": reply.lang})
@@ -243,11 +247,11 @@ class ChatQueries(Database):
             "agent_name": change.agent_name,
             **change.extra,
         }
-        if change.to_state != "queued":
+        if change.to_state != State.QUEUED:
             values.update(offered_to=None, offer_expires_at=None, offered_agents=[])
-        if change.to_state == "queued" and before == "bot":
+        if change.to_state == State.QUEUED and before == State.BOT:
             values["queued_at"] = now  # a released conversation keeps its place in line
-        if change.to_state == "closed":
+        if change.to_state == State.CLOSED:
             values["closed_at"] = now
         result = await session.execute(
             update(Conversation)
@@ -304,7 +308,7 @@ class ChatQueries(Database):
         async with self.transaction() as session:
             result = await session.execute(
                 update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.state != "closed")
+                .where(Conversation.id == conversation_id, Conversation.state != State.CLOSED)
                 .values(contact_name=name, contact_email=email, contact_phone=phone, updated_at=utcnow())
             )
         return rows_changed(result) == 1
@@ -325,7 +329,9 @@ class ChatQueries(Database):
             result = await session.execute(
                 update(Conversation)
                 .where(
-                    Conversation.id == conversation_id, Conversation.state == "closed", Conversation.rating.is_(None)
+                    Conversation.id == conversation_id,
+                    Conversation.state == State.CLOSED,
+                    Conversation.rating.is_(None),
                 )
                 .values(rating=score, rating_comment=comment, rated_at=utcnow())
             )

@@ -18,7 +18,7 @@ from sqlalchemy import Select, delete, exists, func, select
 
 from chatbot.store.base import chunks, rows_changed
 from chatbot.store.chat import ChatQueries
-from chatbot.store.models import Conversation, Message, StateChange
+from chatbot.store.models import Conversation, Message, State, StateChange
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class HistoryQueries(ChatQueries):
         async with self.transaction() as session:
             return list(
                 await session.scalars(
-                    select(Conversation.id).where(Conversation.state == "closed", Conversation.closed_at < moment)
+                    select(Conversation.id).where(Conversation.state == State.CLOSED, Conversation.closed_at < moment)
                 )
             )
 

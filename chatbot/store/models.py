@@ -10,6 +10,7 @@ Tested in tests/test_migrations.py.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +32,43 @@ from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class State(StrEnum):
+    """A conversation's state (``conversations.state``, ``state_changes.from_state``/``to_state``); the allowed
+    changes are ``chat/lifecycle.py``'s table."""
+
+    BOT = "bot"
+    QUEUED = "queued"
+    AGENT = "agent"
+    CLOSED = "closed"
+
+
+class Reason(StrEnum):
+    """Why a conversation is in its state; stored with every change and sent in ``state`` events."""
+
+    CREATED = "created"
+    # bot -> queued: the bot hands off
+    LOW_CONFIDENCE = "low_confidence"
+    REQUESTED = "requested"
+    URGENT = "urgent"
+    PRICING = "pricing"
+    BOOKING = "booking"
+    PRESCRIPTION = "prescription"
+    PERSONAL_RESULT = "personal_result"
+    DIAGNOSIS = "diagnosis"
+    NAMED_PERSON = "named_person"
+    COMPLAINT = "complaint"
+    AFTER_HOURS = "after_hours"
+    # a representative acts
+    TAKEOVER = "takeover"
+    ASSIGNED = "assigned"
+    RELEASED = "released"
+    HANDBACK = "handback"
+    # -> closed
+    CLOSED_BY_VISITOR = "closed_by_visitor"
+    CLOSED_BY_AGENT = "closed_by_agent"
+    IDLE = "idle"
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from chatbot.store.base import Database, chunks
-from chatbot.store.models import Agent, Conversation, Message, StateChange
+from chatbot.store.models import Agent, Conversation, Message, Reason, State, StateChange
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Rated:
     agent_name: str | None
 
 
-WITH_A_PERSON = ("queued", "agent")
+WITH_A_PERSON = (State.QUEUED, State.AGENT)
 
 
 class ReadQueries(Database):
@@ -61,7 +61,7 @@ class ReadQueries(Database):
         """Conversations waiting for a representative now (the ``/metrics`` queue gauge)."""
         async with self.transaction() as session:
             queued = await session.scalar(
-                select(func.count()).select_from(Conversation).where(Conversation.state == "queued")
+                select(func.count()).select_from(Conversation).where(Conversation.state == State.QUEUED)
             )
         return int(queued or 0)
 
@@ -82,7 +82,11 @@ class ReadQueries(Database):
                 seq
                 for seq in await session.scalars(
                     select(visitor_seq)
-                    .where(change.to_state == "queued", change.reason == "low_confidence", change.created_at >= since)
+                    .where(
+                        change.to_state == State.QUEUED,
+                        change.reason == Reason.LOW_CONFIDENCE,
+                        change.created_at >= since,
+                    )
                     .order_by(change.created_at.desc())
                     .limit(limit)
                 )
@@ -95,12 +99,12 @@ class ReadQueries(Database):
         """What happened since ``since``: conversations started and closed, handoffs, answers, messages."""
         change = StateChange
         started = select(func.count()).select_from(Conversation).where(Conversation.created_at >= since)
-        closed = started.where(Conversation.state == "closed")
+        closed = started.where(Conversation.state == State.CLOSED)
         humans = exists().where(change.conversation_id == Conversation.id, change.to_state.in_(WITH_A_PERSON))
         async with self.transaction() as session:
             handoffs = await session.execute(
                 select(change.reason, func.count())
-                .where(change.created_at >= since, change.from_state == "bot", change.to_state.in_(WITH_A_PERSON))
+                .where(change.created_at >= since, change.from_state == State.BOT, change.to_state.in_(WITH_A_PERSON))
                 .group_by(change.reason)
             )
             intents = await session.execute(
@@ -130,7 +134,7 @@ class ReadQueries(Database):
         """
         last_take = (
             select(StateChange.conversation_id, func.max(StateChange.id).label("change_id"))
-            .where(StateChange.to_state == "agent")
+            .where(StateChange.to_state == State.AGENT)
             .group_by(StateChange.conversation_id)
             .subquery()
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from chatbot.store.base import Database, chunks, rows_changed
-from chatbot.store.models import Conversation, StateChange, utcnow
+from chatbot.store.models import Conversation, State, StateChange, utcnow
 
 
 class ServiceLevelQueries(Database):
@@ -21,7 +21,11 @@ class ServiceLevelQueries(Database):
         """
         takes = (
             select(StateChange.id, StateChange.conversation_id, StateChange.created_at)
-            .where(StateChange.from_state == "queued", StateChange.to_state == "agent", StateChange.created_at >= since)
+            .where(
+                StateChange.from_state == State.QUEUED,
+                StateChange.to_state == State.AGENT,
+                StateChange.created_at >= since,
+            )
             .order_by(StateChange.id.desc())
         )
         async with self.transaction() as session:
@@ -30,7 +34,7 @@ class ServiceLevelQueries(Database):
             for chunk in chunks(list(dict.fromkeys(row.conversation_id for row in taken))):
                 rows = await session.execute(
                     select(StateChange.id, StateChange.conversation_id, StateChange.created_at)
-                    .where(StateChange.to_state == "queued", StateChange.conversation_id.in_(chunk))
+                    .where(StateChange.to_state == State.QUEUED, StateChange.conversation_id.in_(chunk))
                     .order_by(StateChange.id)
                 )
                 for row in rows:
@@ -46,7 +50,7 @@ class ServiceLevelQueries(Database):
         """Whether a representative ever held the conversation (it may have been handed back since)."""
         async with self.transaction() as session:
             taken = select(StateChange.id).where(
-                StateChange.conversation_id == conversation_id, StateChange.to_state == "agent"
+                StateChange.conversation_id == conversation_id, StateChange.to_state == State.AGENT
             )
             return bool(await session.scalar(select(taken.exists())))
 
@@ -62,7 +66,7 @@ class ServiceLevelQueries(Database):
         now = utcnow()
         async with self.transaction() as session:
             conversation = await session.get(Conversation, conversation_id)
-            if conversation is None or conversation.state != "queued":
+            if conversation is None or conversation.state != State.QUEUED:
                 return False
             current, expiry = conversation.offered_to, conversation.offer_expires_at
             if current is not None and expiry is not None and expiry > now:
@@ -73,7 +77,7 @@ class ServiceLevelQueries(Database):
             unchanged = Conversation.offered_to.is_(None) if current is None else Conversation.offered_to == current
             result = await session.execute(
                 update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.state == "queued", unchanged)
+                .where(Conversation.id == conversation_id, Conversation.state == State.QUEUED, unchanged)
                 .values(offered_to=agent_id, offer_expires_at=expires_at, offered_agents=tried)
             )
         return rows_changed(result) == 1
@@ -100,7 +104,7 @@ class ServiceLevelQueries(Database):
                 (
                     await session.execute(
                         select(Conversation.agent_id, func.count())
-                        .where(Conversation.state == "agent", Conversation.agent_id.in_(agent_ids))
+                        .where(Conversation.state == State.AGENT, Conversation.agent_id.in_(agent_ids))
                         .group_by(Conversation.agent_id)
                     )
                 ).all()
@@ -110,7 +114,7 @@ class ServiceLevelQueries(Database):
                     await session.execute(
                         select(Conversation.offered_to, func.count())
                         .where(
-                            Conversation.state == "queued",
+                            Conversation.state == State.QUEUED,
                             Conversation.offered_to.in_(agent_ids),
                             Conversation.offer_expires_at > now,
                         )
@@ -122,7 +126,7 @@ class ServiceLevelQueries(Database):
                 (
                     await session.execute(
                         select(StateChange.agent_id, func.max(StateChange.created_at))
-                        .where(StateChange.to_state == "agent", StateChange.agent_id.in_(agent_ids))
+                        .where(StateChange.to_state == State.AGENT, StateChange.agent_id.in_(agent_ids))
                         .group_by(StateChange.agent_id)
                     )
                 ).all()
