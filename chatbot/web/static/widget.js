@@ -9,12 +9,6 @@ var SCRIPT = document.currentScript;
 var SERVER = new URL(SCRIPT && SCRIPT.src ? SCRIPT.src : location.href).origin;
 var TOKEN_KEY = "clinic-chat-token:" + SERVER;
 var OPEN_KEY = "clinic-chat-open:" + SERVER;
-var EMERGENCY = /\b911\b/;
-
-/** The bot's emergency advice: no intent and, unlike a low-confidence handoff, no confidence either. */
-function isEmergency(m) {
-  return m.sender === "bot" && m.intent === null && (m.confidence === null || EMERGENCY.test(m.text));
-}
 
 function Widget(lang) {
   this.lang = lang;
@@ -106,7 +100,7 @@ Widget.prototype.add = function (m, quiet) {
   if (pending) this.v.log.replaceChild(node, pending);
   else this.v.log.appendChild(node);
   this.nodes[m.id] = node;
-  if (isEmergency(m)) markUrgent(node, this.t);
+  if (m.urgent === true) markUrgent(node, this.t);  // the server marks the bot's emergency advice
   if (m.sender === "agent") this.hideTyping();
   if (m.sender === "visitor") this.showChips([]);
   if (m.sender === "bot" && !quiet) this.showChips(this.state === "bot" ? m.quick_replies : []);
@@ -172,7 +166,6 @@ Widget.prototype.applyState = function (s) {
   if (s.conversation_id && s.conversation_id !== this.conversationId) return;
   this.state = s.state;
   if (s.agent) this.agentName = s.agent.name;
-  if (s.reason === "urgent") this.markLastBotMessage();
   this.v.subtitle.textContent = s.state === "agent" && this.agentName ? this.t.withAgent(this.agentName) : this.t.withBot;
   this.notify(this.stateNotice(s));
   var offline = (s.state === "queued" && s.agents_online === 0) || s.reason === "after_hours";
@@ -195,11 +188,6 @@ Widget.prototype.stateNotice = function (s) {
   }
   if (s.reason === "after_hours") return this.contactSent ? this.t.contactSent : this.t.afterHours;
   return "";
-};
-
-Widget.prototype.markLastBotMessage = function () {
-  var bots = this.v.log.querySelectorAll(".msg-bot");
-  markUrgent(bots[bots.length - 1], this.t);
 };
 
 Widget.prototype.notify = function (text) {
