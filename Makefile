@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.package-lock.json
+BUNDLES := build/web/widget.js build/web/console.js
+SCRIPT_SOURCES := $(wildcard chatbot/web/static/*.js) chatbot/web/static/widget.css
 
 .PHONY: run test check lint fuzz bench clean
 
@@ -14,23 +16,30 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# socket.io-client for the browser, served by the server inside /widget.js and the console.
+# The browser side's packages, pinned in package.json and locked: socket.io-client, esbuild, ESLint.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-run: $(STAMP) $(NODE_STAMP)
+# Our ES modules and the Socket.IO client bundled by esbuild into build/web/, which the server serves
+# as /widget.js and /console/console.js (docs/widget.md).
+$(BUNDLES) &: $(NODE_STAMP) $(SCRIPT_SOURCES)
+	npm run --silent build
+
+run: $(STAMP) $(BUNDLES)
 	$(PY) server.py
 
 check: $(STAMP)
 	$(PY) -m chatbot intents check intents
 
-# ruff (lint and import order) on everything, mypy --strict on the package (settings in pyproject.toml).
-lint: $(STAMP)
+# ruff (lint and import order) on everything, mypy --strict on the package (settings in pyproject.toml),
+# ESLint on the browser code (eslint.config.js).
+lint: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check chatbot tests bench server.py
 	$(VENV)/bin/mypy
+	npm run --silent lint
 
-test: $(STAMP) $(NODE_STAMP) check lint
+test: $(STAMP) $(BUNDLES) check lint
 	$(PY) -m pytest -q
 
 # The protocol fuzzer with many more random payloads per event than `make test` (FUZZ_EXAMPLES=50).
@@ -49,4 +58,4 @@ bench: $(STAMP)
 	$(PY) bench/reply_cost.py
 
 clean:
-	rm -rf $(VENV) node_modules *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .hypothesis

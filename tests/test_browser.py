@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -124,6 +127,11 @@ async def browser(chromium: str) -> AsyncIterator[Session]:
 async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / name))
+
+
+# Names the page's scripts add to window: the bundles (esbuild IIFEs of ES modules) must add none.
+RECORD_GLOBALS = "window.__before = Object.getOwnPropertyNames(window)"
+NEW_GLOBALS = "Object.getOwnPropertyNames(window).filter(n => n !== '__before' && !window.__before.includes(n))"
 
 
 async def open_widget(page: Page, url: str, label: str = "Chat with us") -> None:
@@ -366,13 +374,14 @@ async def test_spanish_widget_on_another_site_answers_in_spanish(server: Server,
     runner, url = await _other_site("es", server)
     try:
         page = await browser.page(**PHONE)
+        await page.add_init_script(RECORD_GLOBALS)
         await open_widget(page, url, label="Chatee con nosotros")
         reply = bot_reply(server, HEAT_ES, "es")
         await say(page, HEAT_ES)
         await expect(page.locator(".msg-bot .text")).to_have_text([reply.text])
         await expect(page.locator(".msg-visitor .who")).to_have_text(["Usted"])
         await shot(page, "widget-spanish-phone.png")
-        assert await page.evaluate("typeof window.io") == "undefined"
+        assert await page.evaluate(NEW_GLOBALS) == []
         color = "n => getComputedStyle(n).color"
         assert await page.locator("p", has_text="Our own page").evaluate(color) == "rgb(255, 0, 0)"  # theirs
         assert await page.locator(".msg-bot .text").evaluate(color) != "rgb(255, 0, 0)"  # ours
@@ -395,8 +404,10 @@ async def test_a_site_missing_from_allowed_origins_cannot_connect(make_server, b
 
 async def test_console_refuses_a_wrong_token(server: Server, browser: Session) -> None:
     console = await browser.page()
+    await console.add_init_script(RECORD_GLOBALS)
     await sign_in(console, server, "not-a-real-token")
     await expect(console.locator("#sign-in-error")).to_have_text("That token is not valid")
+    assert await console.evaluate(NEW_GLOBALS) == []
     assert await console.evaluate("sessionStorage.length") == 0
     await shot(console, "console-sign-in-refused.png")
 
@@ -415,16 +426,40 @@ async def test_widget_script_is_small_gzipped_and_cacheable(server: Server) -> N
             assert again.status == 304
     assert len(body) < 50_000, f"/widget.js is {len(body)} bytes gzipped"
     status, text = await server.get("/widget.js", headers={"Accept-Encoding": "identity"})
-    assert status == 200 and "socket.io" in text.lower() and "sourceMappingURL" not in text
+    assert status == 200 and "Socket.IO client (MIT License)" in text
+    assert text.rstrip().endswith("//# sourceMappingURL=widget.js.map")
 
 
-async def test_widget_answers_503_without_node_modules(make_server, monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(pages, "CLIENT", tmp_path / "missing.js")
+async def test_source_maps_lead_back_to_the_es_modules(server: Server) -> None:
+    for path, entry in (("/widget.js.map", "widget.js"), ("/console/console.js.map", "console.js")):
+        status, source_map = await server.get(path)
+        assert status == 200, path
+        ours = {Path(name).name for name in source_map["sources"] if "node_modules" not in name}
+        assert {entry, "common.js"} <= ours, ours
+        assert any("socket.io-client" in name for name in source_map["sources"])
+
+
+async def test_scripts_answer_503_until_they_are_built(make_server, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(pages, "BUNDLES", tmp_path / "not-built")
     server = await make_server()
-    status, text = await server.get("/widget.js")
-    assert status == 503 and "npm ci" in text
+    for path in ("/widget.js", "/console/console.js", "/widget.js.map"):
+        status, text = await server.get(path)
+        assert status == 503 and "npm run build" in text, path
     assert (await server.get("/healthz"))[0] == 200
     assert (await server.get("/"))[0] == 200
+
+
+async def test_a_build_older_than_its_sources_is_served_with_a_warning(make_server, monkeypatch, tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    old = tmp_path / "old-build"
+    shutil.copytree(pages.BUNDLES, old)
+    for built in old.iterdir():
+        os.utime(built, (0, 0))
+    monkeypatch.setattr(pages, "BUNDLES", old)
+    with caplog.at_level(logging.WARNING, logger=pages.__name__):
+        server = await make_server()
+    assert (await server.get("/widget.js"))[0] == 200
+    assert "widget.js" in caplog.text and "changed after the last build: run `npm run build`" in caplog.text
 
 
 async def test_canned_answers_need_a_representative_token(server: Server, representatives) -> None:

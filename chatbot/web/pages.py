@@ -1,11 +1,11 @@
 """The browser side: the demo page at ``/``, the embeddable ``/widget.js`` and the console at ``/console``.
 
-Scripts are assembled once, when the app is built, in memory: the official
-Socket.IO client from ``node_modules`` (``npm ci`` installs it from
-package-lock.json) followed by our own files, all inside one function so that
-nothing leaks into the globals of the page that embeds the widget. Every asset
-is kept plain and gzipped with an ETag, so serving it costs nothing. Without
-``node_modules`` the server still starts and the two scripts answer 503.
+The scripts are ES modules in ``static/`` that esbuild (``npm run build``, which
+``make`` runs) bundles with the official Socket.IO client into ``build/web/``:
+one function each, so nothing leaks into the globals of the page that embeds the
+widget. They are read once, when the app is built; every asset is kept plain and
+gzipped with an ETag, so serving it costs nothing. Without the bundles the
+server still starts and the two scripts answer 503 saying how to build them.
 
 Security headers, the pages' Content-Security-Policy and CORS (which lets a
 site load ``/widget.js`` with ``integrity`` + ``crossorigin``) are not set
@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -39,10 +38,8 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: chatbot/web/pages.py -> .
-CLIENT = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-
-WIDGET_PARTS = ("common.js", "widget.css", "widget-text.js", "widget-view.js", "widget.js")
-CONSOLE_PARTS = ("common.js", "console-view.js", "console-tab.js", "console.js")
+BUNDLES = ROOT / "build" / "web"  # written by `npm run build` (package.json)
+SCRIPTS = {"/widget.js": "widget.js", "/console/console.js": "console.js"}  # path -> bundle (and its .map)
 
 JAVASCRIPT = "application/javascript; charset=utf-8"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -74,38 +71,28 @@ class Asset:
         return web.Response(body=self.body, headers={**common, "Content-Type": self.content_type})
 
 
-def bundle(client: str, parts: Sequence[str]) -> bytes:
-    """The Socket.IO client, then our files, in one function scope (``io`` stays private to it).
-
-    The client's UMD wrapper sees a local ``module`` and fills ``module.exports``
-    instead of setting ``window.io``; a ``.css`` part becomes the ``STYLES`` string.
-    """
-    client = "\n".join(line for line in client.splitlines() if not line.startswith("//# sourceMappingURL="))
-    ours = [_part(name) for name in parts]
-    text = "\n".join([
-        "/*! Clinic chat. Includes the Socket.IO client (MIT License), below. */",
-        "(function () {", '"use strict";',
-        "var module = { exports: {} }, exports = module.exports, define;",
-        client, "var io = module.exports;", *ours, "}());", ""])
-    return text.encode("utf-8")
-
-
-def _part(name: str) -> str:
-    text = (STATIC / name).read_text(encoding="utf-8")
-    return f"var STYLES = {json.dumps(text)};" if name.endswith(".css") else text
-
-
 def _scripts() -> dict[str, Asset]:
-    """``/widget.js`` and the console's script, or nothing when ``npm ci`` has not been run."""
+    """The bundles and their source maps under the paths they are served at, or nothing before a build."""
     try:
-        client = CLIENT.read_text(encoding="utf-8")
-    except OSError:
-        log.warning("%s is missing: /widget.js and /console answer 503 until `npm ci` is run in %s", CLIENT, ROOT)
+        built = {path: (BUNDLES / name).read_bytes() for path, name in SCRIPTS.items()}
+        maps = {path + ".map": (BUNDLES / (name + ".map")).read_bytes() for path, name in SCRIPTS.items()}
+    except OSError as exc:
+        log.warning("%s: /widget.js and /console answer 503 until `npm ci && npm run build` is run in %s", exc, ROOT)
         return {}
-    return {
-        "/widget.js": Asset.of(bundle(client, WIDGET_PARTS), JAVASCRIPT, cache="public, max-age=300"),
-        "/console/console.js": Asset.of(bundle(client, CONSOLE_PARTS), JAVASCRIPT),
-    }
+    _warn_if_stale()
+    return {**{path: Asset.of(body, JAVASCRIPT, cache="public, max-age=300" if path == "/widget.js" else "no-cache")
+               for path, body in built.items()},
+            **{path: Asset.of(body, "application/json; charset=utf-8") for path, body in maps.items()}}
+
+
+def _warn_if_stale() -> None:
+    """A source edited after the last build would silently not be served: say so at start-up."""
+    built = min((BUNDLES / name).stat().st_mtime for name in SCRIPTS.values())
+    sources = [*STATIC.glob("*.js"), STATIC / "widget.css"]  # what the bundles import
+    newer = sorted(p.name for p in sources if p.stat().st_mtime > built)
+    if newer:
+        log.warning("%s changed after the last build: run `npm run build` (or `make run`) to serve them",
+                    ", ".join(newer))
 
 
 def _files() -> dict[str, Asset]:
@@ -136,12 +123,12 @@ def _demo(english: Asset, spanish: Asset) -> Handler:
 
 
 def _script(path: str, asset: Asset | None) -> Handler:
-    """A bundled script, or 503 saying how to get the Socket.IO client."""
+    """A bundled script or its source map, or 503 saying how to build them."""
     async def script(request: web.Request) -> web.Response:
         if asset is None:
             raise web.HTTPServiceUnavailable(
-                text=f"{path} is not available: the Socket.IO client is missing. Run `npm ci` in {ROOT} "
-                     "and restart the server.\n")
+                text=f"{path} is not available: the scripts are not built. Run `npm ci && npm run build` "
+                     f"(or `make run`) in {ROOT} and restart the server.\n")
         return asset.response(request)
     return script
 
@@ -193,7 +180,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/demo.css", _serve(files["/demo.css"]))
     app.router.add_get("/console", _serve(files["/console"]))
     app.router.add_get("/console/console.css", _serve(files["/console/console.css"]))
-    for path in ("/widget.js", "/console/console.js"):
+    for path in (*SCRIPTS, *(path + ".map" for path in SCRIPTS)):
         app.router.add_get(path, _script(path, scripts.get(path)))
     app.router.add_get("/console/me.json", _me(STORE))
     app.router.add_get("/console/canned.json", _canned(STORE, SERVICE))

@@ -1,9 +1,9 @@
-/* Helpers shared by the widget and the console. Plain ES2017, no framework.
+/* Helpers shared by the widget and the console: an ES module, bundled into each (ES2017) by esbuild. No framework.
  * Everything a visitor or a representative typed is put on the page with
  * textContent (el() never parses HTML), so a message can never become markup. */
 
 /** An element with attributes, event handlers ("on" + name) and children (strings become text nodes). */
-function el(tag, attrs, children) {
+export function el(tag, attrs, children) {
   var node = document.createElement(tag);
   Object.keys(attrs || {}).forEach(function (name) {
     var value = attrs[name];
@@ -20,14 +20,14 @@ function el(tag, attrs, children) {
 }
 
 /** A random id for a message's client_id (crypto.randomUUID needs a secure context; this does not). */
-function newId() {
+export function newId() {
   var bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
   return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
 }
 
 /** "14:05" in the reader's locale, from an ISO-8601 string. */
-function clockTime(iso, lang) {
+export function clockTime(iso, lang) {
   var date = new Date(iso);
   if (isNaN(date.getTime())) return "";
   return date.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
@@ -35,24 +35,24 @@ function clockTime(iso, lang) {
 
 /** Read or write "localStorage" or "sessionStorage"; where the browser blocks storage (a sandboxed
  * iframe, third-party storage turned off) even naming it throws, so the lookup is inside the try. */
-function stored(area, key, value) {
+export function stored(area, key, value) {
   try {
     var storage = window[area];
     if (value === undefined) return storage.getItem(key);
     if (value === null) storage.removeItem(key);
     else storage.setItem(key, value);
-  } catch (blocked) {
+  } catch {
     return null;
   }
   return value;
 }
 
 /** Emit with an ack and a deadline; the callback gets (error, ack) where error is set on timeout. */
-function request(socket, event, body, callback, timeoutMs) {
+export function request(socket, event, body, callback, timeoutMs) {
   socket.timeout(timeoutMs || 10000).emit(event, body, callback || function () {});
 }
 
 /** Acks that failed for a reason worth retrying with the same client_id. */
-function retriable(ack) {
+export function retriable(ack) {
   return !ack || (ack.error && (ack.error.code === "unavailable" || ack.error.code === "rate_limited"));
 }

@@ -1,6 +1,9 @@
 /* One conversation the representative holds or watches: a tab, its transcript, agent assist, canned answers. */
 
-function Tab(desk, summary) {
+import { clockTime, el, newId, request } from "./common.js";
+import { REASONS, contactLine, errorText, visitorLabel } from "./console-view.js";
+
+export function Tab(desk, summary) {
   this.desk = desk;
   this.id = summary.id;
   this.summary = summary;

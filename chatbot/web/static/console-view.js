@@ -1,6 +1,8 @@
 /* The console's small pieces: conversation cards, wait times, the new-visitor alert. */
 
-var REASONS = {
+import { el } from "./common.js";
+
+export var REASONS = {
   low_confidence: "Bot unsure", requested: "Asked for a person", urgent: "Urgent", released: "Released",
   after_hours: "After hours", takeover: "Taken over", assigned: "Assigned", handback: "Back with the bot",
   created: "New", idle: "Idle", closed_by_visitor: "Closed by visitor", closed_by_agent: "Closed by representative"
@@ -16,7 +18,7 @@ var ERRORS = {
 };
 
 /** The message for a failed ack (or a timeout, when there is no ack). */
-function errorText(err, ack) {
+export function errorText(err, ack) {
   if (err || !ack) return "The server did not answer in time; check the connection and try again.";
   return ERRORS[ack.error.code] || ack.error.message;
 }
@@ -32,24 +34,24 @@ function elapsed(iso) {
 }
 
 /** Refresh every "waiting 3 min" label in the page from its data-since time. */
-function tickWaits() {
+export function tickWaits() {
   document.querySelectorAll("[data-since]").forEach(function (node) {
     node.textContent = "waiting " + elapsed(node.getAttribute("data-since"));
   });
 }
 
-function visitorLabel(summary) {
+export function visitorLabel(summary) {
   return summary.name || (summary.contact && summary.contact.name) || "Visitor " + summary.id.slice(0, 6);
 }
 
-function contactLine(contact) {
+export function contactLine(contact) {
   if (!contact) return null;
   var parts = [contact.name, contact.email, contact.phone].filter(Boolean);
   return el("p", { class: "meta", text: "Contact: " + parts.join(" · ") });
 }
 
 /** A conversation in a list (queue or others), with its action buttons [label, handler, primary?]. */
-function summaryCard(summary, buttons) {
+export function summaryCard(summary, buttons) {
   var last = summary.last_message && summary.last_message.sender !== "system" ? summary.last_message : null;
   var said = last && ({ visitor: "Visitor", bot: "Bot" }[last.sender] || (last.agent && last.agent.name) || "Representative");
   return el("li", { class: summary.reason === "urgent" ? "urgent" : null, "data-id": summary.id }, [
@@ -73,7 +75,7 @@ function summaryCard(summary, buttons) {
 }
 
 /** A short beep and, when allowed and the tab is in the background, a desktop notification. */
-function Alerter() {
+export function Alerter() {
   this.audio = null;
 }
 

@@ -1,6 +1,11 @@
 /* The representatives' console: sign in with a token, see the queue, take and chat in tabs.
  * The token is kept in sessionStorage: it survives a reload of this tab and nothing else. */
 
+import { io } from "socket.io-client";
+import { clockTime, el, request, stored } from "./common.js";
+import { Alerter, REASONS, errorText, summaryCard, tickWaits, visitorLabel } from "./console-view.js";
+import { Tab } from "./console-tab.js";
+
 var TOKEN_KEY = "clinic-console-token";
 var REFRESH_MS = 20000;
 

@@ -1,7 +1,7 @@
 /* The widget's interface strings, English and Spanish. Health content never lives here:
  * answers come from the server's intents, which quote the clinic's own page. */
 
-var TEXTS = {
+export var TEXTS = {
   en: {
     open: "Chat with us",
     unread: function (n) { return "Chat with us (" + n + (n === 1 ? " new message)" : " new messages)"); },
@@ -101,7 +101,7 @@ var TEXTS = {
 };
 
 /** "es" or "en": the script tag's data-lang, else the browser's language. */
-function pickLanguage(requested) {
+export function pickLanguage(requested) {
   var wanted = (requested || navigator.language || "en").toLowerCase();
   return wanted.slice(0, 2) === "es" ? "es" : "en";
 }

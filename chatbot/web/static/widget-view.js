@@ -1,8 +1,11 @@
 /* The widget's DOM: built once inside a shadow root, so the host page's styles and ours never meet.
  * Only this file creates nodes; widget.js decides what they show. */
 
+import STYLES from "./widget.css";
+import { clockTime, el } from "./common.js";
+
 /** The shadow host and every node the widget talks to, wired to the widget's methods. */
-function buildView(widget, t) {
+export function buildView(widget, t) {
   var host = el("div", { "data-clinic-chat": "" });
   var root = host.attachShadow({ mode: "open" });
   adoptStyles(root, STYLES);
@@ -95,7 +98,7 @@ function contactForm(widget, t, v) {
 }
 
 /** One message as a list item: who said it, the text (as text, never HTML) and the time. */
-function messageNode(message, t, lang) {
+export function messageNode(message, t, lang) {
   var who = { visitor: t.you, bot: t.bot, agent: (message.agent && message.agent.name) || t.agent }[message.sender];
   return el("li", { class: "msg msg-" + message.sender, "data-id": message.id }, [
     who ? el("span", { class: "who", text: who }) : null,
@@ -105,7 +108,7 @@ function messageNode(message, t, lang) {
 }
 
 /** The visitor's message while it waits for the server's ack. */
-function pendingNode(text, t) {
+export function pendingNode(text, t) {
   return el("li", { class: "msg msg-visitor pending" }, [
     el("span", { class: "who", text: t.you }),
     el("p", { class: "text", text: text }),
@@ -114,7 +117,7 @@ function pendingNode(text, t) {
 }
 
 /** Make the emergency advice stand out, for eyes and for screen readers. */
-function markUrgent(node, t) {
+export function markUrgent(node, t) {
   if (!node || node.classList.contains("urgent")) return;
   node.classList.add("urgent");
   node.insertBefore(el("strong", { class: "flag", text: "⚠ " + t.urgent }), node.firstChild);

@@ -5,6 +5,11 @@
  * by id. Each message the visitor sends gets a client_id and stays in an outbox until an ack says
  * it is stored, so a network drop loses nothing and a re-send never doubles (the server dedupes). */
 
+import { io } from "socket.io-client";
+import { el, newId, request, retriable, stored } from "./common.js";
+import { TEXTS, pickLanguage } from "./widget-text.js";
+import { buildView, markUrgent, messageNode, pendingNode } from "./widget-view.js";
+
 var SCRIPT = document.currentScript;
 var SERVER = new URL(SCRIPT && SCRIPT.src ? SCRIPT.src : location.href).origin;
 var TOKEN_KEY = "clinic-chat-token:" + SERVER;
