@@ -21,11 +21,11 @@ from tests.conftest import ROOT, Server
 sys.path.insert(0, str(ROOT / "bench"))
 from understanding import HELD_OUT, SET_DIR, Case, load_set  # noqa: E402
 
-FLOORS = {"answer": 0.85, "handoff": 0.85, "urgent": 0.99}
+FLOORS = {"answer": 0.89, "handoff": 0.89, "urgent": 0.99}
 """Below what the set scored when these floors were set (docs/understanding.md): room for noise, none for a slide."""
-MAX_FALSE_ALARMS = 0.035
-"""Of the set's non-urgent entries, which are adversarial on purpose (near misses, denials, figures of speech): 13 of
-450 when set. The issue's 0.5 % counts CLINC150 val's 3,000 everyday texts too (bench/understanding.py)."""
+MAX_FALSE_ALARMS = 0.02
+"""Of the set's non-urgent entries, which are adversarial on purpose (near misses, denials, figures of speech): 6 of
+450 when set (13 before the 2026-12-03 banks). The issue's 0.5 % counts CLINC150 val's 3,000 everyday texts too (bench/understanding.py)."""
 SETTLE = 0.3
 
 

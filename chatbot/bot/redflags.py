@@ -297,6 +297,10 @@ BENIGN = re.compile(
     r"caida (?:del|de la|de) (?:pelo|cabello|tarde|noche|bolsa|precios)|me (?:da|dan|dio) escalofrios|"
     # figures of speech
     r"(?:almost|nearly|about to) (?:had|have|gave me|give me|give) a heart attack|suicide squad|"
+    r"(?:kids?|boss|job|work|traffic|taxes|paperwork|neighbou?rs?|husband|wife|you|this|that|it) "
+    r"(?:is |are |was |were )?(?:giving|gave|gives|give) me a headache|"
+    r"(?:legs?|arms?) (?:felt |feel |feeling |were |are )?like jelly after (?:my |the |a |that )?(?:\w+ ){0,2}"
+    r"(?:class|workout|run|gym|hike|session|ride|day|swim|practice)|"
     r"(?:scared|bored|tired|worried|laughing|laughed) (?:my ?self )?to death|dead tired|dying (?:of|from) laughter|"
     r"(?:fell|falling|fall) (?:down|over|off (?:my|the) chair) laugh\w*|lost my breath laugh\w*|"
     r"me (?:caigo|estoy cayendo|cai) de (?:la )?(?:sueno|risa|cansancio)|"
