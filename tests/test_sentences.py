@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from chatbot.bot.understanding.sentences import MAX_UNITS, asks, questions, scan_units, sentences
+import pytest
+
+from chatbot.bot.understanding.sentences import MAX_UNITS, asks, denies, questions, scan_units, sentences
 
 
 def test_a_story_before_the_question_leaves_only_the_question() -> None:
@@ -37,3 +39,19 @@ def test_long_sentences_are_also_scanned_clause_by_clause() -> None:
 def test_work_is_bounded_on_any_input() -> None:
     assert len(sentences("a. " * 5000)) == MAX_UNITS
     assert sentences("🙂🙂 ... !!!") == [] and questions("") == []
+
+
+@pytest.mark.parametrize("clause", [
+    "no fever", "I don't have any numbness", "sin fiebre", "I've never had bladder problems",
+    "never lost control of my bladder", "nunca he perdido el control",
+])
+def test_a_denial_is_read_as_one(clause: str) -> None:
+    assert denies(clause)
+
+
+@pytest.mark.parametrize("clause", [
+    "never had a headache like this before", "I've never had pain like this", "nunca he tenido un dolor así",
+    "no puedo caminar", "I can't feel my legs", "I don't want to live",
+])
+def test_a_first_time_or_a_lost_ability_is_not_a_denial(clause: str) -> None:
+    assert not denies(clause)

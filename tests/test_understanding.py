@@ -25,7 +25,8 @@ FLOORS = {"answer": 0.89, "handoff": 0.89, "urgent": 0.99}
 """Below what the set scored when these floors were set (docs/understanding.md): room for noise, none for a slide."""
 MAX_FALSE_ALARMS = 0.02
 """Of the set's non-urgent entries, which are adversarial on purpose (near misses, denials, figures of speech): 6 of
-450 when set (13 before the 2026-12-03 banks). The issue's 0.5 % counts CLINC150 val's 3,000 everyday texts too (bench/understanding.py)."""
+450 when set (13 before the 2026-12-03 banks). The issue's 0.5 % counts CLINC150 val's 3,000 everyday texts too
+(bench/understanding.py)."""
 SETTLE = 0.3
 
 

@@ -166,6 +166,7 @@ PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"(?:life|entire life)",
             rf"(?:sudden|suddenly|explosive|thunderclap|exploding) {gap(3)}(?:headache|head ache|migraine)",
             r"headache (?:hit|came on|started) (?:like|out of nowhere|all at once|suddenly)",
+            r"(?:headache|head ache|head pain|pain in my head) (?:\w+ )?(?:out of nowhere|all of a sudden)",
             r"never (?:had|felt) (?:a )?(?:headache|head pain|pain in my head) like this|"
             r"nunca (?:habia tenido|he tenido|tuve) un dolor de cabeza (?:asi|como este|igual)",
             rf"(?:peor|mas fuerte) dolor de cabeza {gap(2)}(?:de )?(?:mi|su) vida",

@@ -99,10 +99,13 @@ _DENIAL = re.compile(
     re.IGNORECASE,
 )
 _SURE_DENIAL = re.compile(
-    r"^\W*(?:(?:and|also|y)\s+)?(?:no loss of|without (?:any )?loss of|(?:i\s*)?(?:have )?never (?:lost|had)|"
+    r"^\W*(?:(?:and|also|y)\s+)?(?:no loss of|without (?:any )?loss of|"
+    r"(?:i\s*(?:'?ve|have)\s+|i\s+)?never (?:lost|had)|"
     r"(?:i\s*)?haven'?t (?:lost|had)|sin p[eé]rdida de|nunca (?:he|hemos) perdido|no he perdido)\b",
     re.IGNORECASE,
 )
+_NEVER_LIKE_THIS = re.compile(r"\blike (?:this|that|it)\b|\bcomo (?:este|esta|esto|ese)\b|\bas[ií]\b", re.IGNORECASE)
+""""Never had a headache like this": not a denial but the first time, for a sure denial's "never had" too."""
 _LOST_ABILITY = re.compile(
     r"\b(?:can'?t|cannot|can not|unable|able|could ?n'?t|could not|won'?t|feel|feeling|move|moving|control|hold|walk|"
     r"stand|well|properly|pee|urinate|stop|want|wanna|wish|live|living|point|reason|wake|work|working|respond\w*|"
@@ -125,4 +128,6 @@ def denies(clause: str) -> bool:
     "no puedo caminar", "I can't feel my legs", "no me salen las palabras",
     "never had a headache like this", "I don't want to live".
     """
-    return bool(_SURE_DENIAL.search(clause)) or (bool(_DENIAL.search(clause)) and not _LOST_ABILITY.search(clause))
+    if _SURE_DENIAL.search(clause):
+        return not _NEVER_LIKE_THIS.search(clause)
+    return bool(_DENIAL.search(clause)) and not _LOST_ABILITY.search(clause)
