@@ -12,12 +12,11 @@ export default [
     rules: {
       "no-implicit-globals": "error",
       "no-unused-vars": ["error", { args: "after-used" }],
-      "no-var": "off",
       eqeqeq: ["error", "smart"],
     },
   },
   {
-    files: ["eslint.config.js", "build.mjs"],
+    files: ["eslint.config.js"],
     languageOptions: { sourceType: "module", globals: globals.node },
   },
 ];
