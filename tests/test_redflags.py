@@ -96,6 +96,8 @@ POSITIVES = [
     ("a veces pienso en suicidarme", "self_harm"),
     ("ya no quiero vivir con este dolor", "self_harm"),
     ("no quiero seguir viviendo", "self_harm"),
+    ("could this be a stroke? my arm went weak", "stroke"),
+    ("me quiero morir, ya no aguanto", "self_harm"),
 ]
 
 NEGATIVES = [
@@ -143,6 +145,10 @@ NEGATIVES = [
     "does a pianist get back pain",
     "can't wait for my appointment",
     "my arm feels weak after work",
+    # figures of speech that name a stroke or dying
+    "my golf stroke has been off since my upper back started aching",
+    "quiero morirme de la vergüenza, se me olvidó su nombre",
+    "I could die of embarrassment, I forgot her name",
 ]
 
 
