@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from chatbot.bot.understanding import requests
 from tests.conftest import ROOT, Server
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -60,6 +61,12 @@ async def outcome(visitors: Any, url: str, text: str, lang: str = "en") -> tuple
     ("cuanto rest necesito para el back pain?", "es", "rest"),
     # greeting + question
     ("hi there! does heat help with muscle pain?", "en", "heat_therapy"),
+    # the pairs the intents used to confuse
+    ("I would rather not have an operation, what alternatives to surgery are there?", "en",
+     "conservative_treatment"),
+    ("are there reviews from real patients I can read", "en", "patient_stories"),
+    # figures of speech with a stroke or dying in them
+    ("my tennis stroke has suffered since my upper back started aching, what exercises help?", "en", "exercise"),
 ])
 async def test_ordinary_questions_are_answered(server: Server, visitors, text: str, lang: str, intent: str) -> None:
     assert await outcome(visitors, server.url, text, lang) == ("answer", (intent,))
@@ -81,6 +88,10 @@ async def test_two_questions_get_both_answers_in_one_reply(server: Server, visit
     ("can you refill my naproxen prescription", "en", "prescription"),
     ("my MRI report says mild foraminal stenosis at C5-C6, what does that mean?", "en", "personal_result"),
     ("what exactly do I have?", "en", "diagnosis"),
+    ("could my pain be a pinched nerve?", "en", "diagnosis"),
+    ("¿será que mi dolor es una hernia de disco?", "es", "diagnosis"),
+    ("does the seminar cost anything?", "en", "pricing"),
+    ("do you treat hip problems too?", "en", "low_confidence"),
     ("is Dr. Patel working today?", "en", "named_person"),
     ("I waited two hours and nobody called me back, this is unacceptable", "en", "complaint"),
     ("Is there anyone there who isn't a robot? I need an actual person", "en", "requested"),
@@ -176,3 +187,12 @@ def test_bench_reads_the_set_it_ships(tmp_path: Path) -> None:
     bad.write_text("- text: hi\n  lang: en\n  expect: answer\n", encoding="utf-8")
     with pytest.raises(Exception, match="an answer needs intent"):
         load_set([bad])
+
+
+@pytest.mark.parametrize("sentence, wish", [
+    ("I want to talk to someone", True), ("we need a refill", True), ("please call me", True),
+    ("Last Sunday I wanted to call but figured nobody would pick up", False),  # a story, not a wish
+    ("I needed a break so I went for a walk", False), ("quisiera saber el horario", True),
+])
+def test_a_wish_is_read_in_the_present_only(sentence: str, wish: bool) -> None:
+    assert bool(requests._WANTS.search(sentence)) is wish

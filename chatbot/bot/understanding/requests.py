@@ -66,7 +66,7 @@ _INJECTION = re.compile(
 """Attempts to make the bot follow other orders: never answered, whatever topic they name (they hand off as
 ``low_confidence``, so they show in the unanswered report)."""
 _WANTS = re.compile(
-    r"\b(?:i|we) (?:want|wanna|need|would like|d like|'d like|demand|expect)|\bplease\b|\bpls\b|\blet me\b|"
+    r"\b(?:i|we) (?:want|wanna|need|would like|d like|'d like|demand|expect)\b|\bplease\b|\bpls\b|\blet me\b|"
     r"\b(?:quiero|queremos|quisiera|necesito|necesitamos|me gustar[ií]a|exijo|por favor|porfa)\b",
     re.IGNORECASE,
 )
