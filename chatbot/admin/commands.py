@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from chatbot.admin import reports, unanswered
+from chatbot.admin import content, reports, unanswered
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import IntentError, check_directory, load_intents
 from chatbot.bot.matcher import DEFAULT_THRESHOLD
@@ -58,8 +58,10 @@ def _check(args: argparse.Namespace) -> int:
     warnings = closer_elsewhere(intents)
     for warning in warnings:
         print(f"{warning} (warning)")
-    print(f"{directory}: {len(intents)} intents, {len(problems)} error(s), {len(warnings)} warning(s)", file=sys.stderr)
-    return 1 if problems or (args.strict and warnings) else 0
+    errors, stale = content.check_grounding(intents, args.content) if args.content else (0, 0)
+    print(f"{directory}: {len(intents)} intents, {len(problems) + errors} error(s), {len(warnings) + stale} warning(s)",
+          file=sys.stderr)
+    return 1 if problems or errors or (args.strict and (warnings or stale)) else 0
 
 
 def _try(args: argparse.Namespace) -> int:
@@ -241,6 +243,8 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     check = actions.add_parser("check", help="validate every file; problems as file:line: message")
     check.add_argument("directory", nargs="?", type=Path, help="the intent folder [CHATBOT_INTENTS_DIR]")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument("--content", type=Path, metavar="DIR",
+                       help="also check every answer sentence against its source in this snapshot folder")
     check.set_defaults(func=_check)
     trial = actions.add_parser("try", help="what the bot would do with a message")
     trial.add_argument("text")

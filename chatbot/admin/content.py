@@ -1,8 +1,9 @@
-"""The content commands: ``chatbot content import``.
+"""The content commands: ``chatbot content import``, and the grounding part of ``chatbot intents check --content``.
 
-Exit codes as for the other admin commands: 0 fine, 1 nothing was imported.
+Exit codes as for the other admin commands: 0 fine, 1 nothing was imported or
+an answer is not grounded in its source.
 
-Tested in tests/test_content_import.py.
+Tested in tests/test_content_import.py, tests/test_grounding.py.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from chatbot.content import importer, snapshot
+from chatbot.bot.intents import Intent
+from chatbot.content import grounding, importer, snapshot
 from chatbot.content.fetch import Limits
 from chatbot.quality.evaluation import ProgressBar
 from chatbot.shared.values import flag, number, whole_number
@@ -38,6 +41,23 @@ def _import(args: argparse.Namespace) -> int:
         print(line)
     print(f"{args.out}: {outcome.imported} page(s) imported, {outcome.errors} error(s); {outcome.changes.summary()}")
     return 0 if outcome.imported else 1
+
+
+def check_grounding(intents: Sequence[Intent], content: Path) -> tuple[int, int]:
+    """Print every grounding error and stale warning of ``intents`` against the snapshot; (errors, warnings)."""
+    try:
+        pages = snapshot.load(content)
+    except snapshot.SnapshotError as exc:
+        print(f"{content}:1: {exc}")
+        return 1, 0
+    if not pages:
+        print(f"{content}:1: no page snapshots here (chatbot content import SOURCE --out {content})")
+        return 1, 0
+    findings = grounding.check(intents, pages)
+    for finding in findings:
+        print(finding)
+    errors = sum(1 for f in findings if not f.warning)
+    return errors, len(findings) - errors
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
