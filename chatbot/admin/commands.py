@@ -259,6 +259,7 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     evaluate.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the trade-off curve (needs matplotlib)")
     config.add_setting(evaluate, "threshold")
     evaluate.set_defaults(func=_eval)
+    content.register_intents(actions)
     reload = actions.add_parser("reload", help="ask the running server to reload its intent folder")
     reload.add_argument("--url", help="the server's base URL [default: http://CHATBOT_HOST:CHATBOT_PORT]")
     reload.set_defaults(func=_reload)
