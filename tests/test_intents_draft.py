@@ -6,8 +6,11 @@ The whole path runs once against the shipped site served over HTTP on
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,16 @@ async def test_from_the_site_over_http_to_a_live_intent(site: Site, tmp_path: Pa
                      "--content", str(content)) == 0
     (intent,) = load_intents(live)
     assert check_grounding([intent], content) == (0, 0)
+
+
+def test_the_comparison_bench_runs_both_sets_on_the_same_questions() -> None:
+    """bench/drafts.py: drafted against hand-written on the development and paraphrase sets (no score asserted)."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "drafts.py"), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) == {"hand-written", "drafted"}
+    for results in report.values():
+        assert {label: r["n"] for label, r in results.items()} == {
+            "development (en)": 140, "development (es)": 93, "paraphrases": 46}
+        assert all(0 <= r["right"] + r["wrong"] <= 1 for r in results.values())

@@ -36,15 +36,18 @@ MIN_WORDS = 8
 """A section shorter than this ("Learn More", "Submit Information") says too little to answer with."""
 MAX_ANSWER_WORDS = 90
 MIN_EXAMPLES = 12
+FRAMED_EXAMPLES = 24
+"""Examples made of frames and phrases per language (then, in the section's language, its own clauses)."""
+KEY_PHRASES = 12
 DISCLAIMER = {"en": "This is general information, not a diagnosis.",
               "es": "Esta es información general, no un diagnóstico."}
 FRAMES = {
-    "en": ("{}", "{}?", "what is {}", "tell me about {}", "information about {}", "what about {}",
-           "can you explain {}", "I have a question about {}", "more about {}", "what should I know about {}",
-           "how does {} work", "is {} right for me"),
-    "es": ("{}", "¿{}?", "¿qué es {}?", "hábleme de {}", "información sobre {}", "¿y {}?", "¿me explica {}?",
-           "tengo una pregunta sobre {}", "más sobre {}", "que debo saber sobre {}", "¿cómo funciona {}?",
-           "¿{} es para mí?"),
+    "en": ("{}", "{}?", "what is {}", "tell me about {}", "does {} help", "information about {}", "what about {}",
+           "can you explain {}", "should I try {}", "I have a question about {}", "more about {}",
+           "what should I know about {}", "how does {} work", "is {} right for me"),
+    "es": ("{}", "¿{}?", "¿qué es {}?", "hábleme de {}", "¿ayuda {}?", "información sobre {}", "¿y {}?",
+           "¿me explica {}?", "¿debo probar {}?", "tengo una pregunta sobre {}", "más sobre {}",
+           "que debo saber sobre {}", "¿cómo funciona {}?", "¿{} es para mí?"),
 }
 _BULLET = re.compile(r"^- (?P<term>[^–—:]{2,60}?)\s*[–—:]\s+(?P<text>.+)$")
 _ID = re.compile(r"[^a-z0-9]+")
@@ -121,10 +124,25 @@ def examples(topic: Topic, lang: str, phrases: Sequence[str], used: set[str]) ->
     for turn in range(len(frames)):  # each subject in a different frame each turn
         for number, subject in enumerate(subjects):
             text = frames[(number + turn) % len(frames)].format(subject)
-            if normalize(text) not in used and len(found) < MIN_EXAMPLES + 4:
+            if normalize(text) not in used and len(found) < FRAMED_EXAMPLES:
                 found.setdefault(normalize(text), text)
+    if lang == topic.section.language:  # the section's own clauses: the words visitors use for its topic
+        for clause in _clauses(topic.text):
+            if normalize(clause) not in used:
+                found.setdefault(normalize(clause), clause)
     used.update(found)
     return list(found.values())
+
+
+def _clauses(text: str) -> list[str]:
+    """The text's sentences, and the parts of long ones between commas and dashes, of three words or more."""
+    found = []
+    for sentence in sentences(text.replace("\n- ", "\n").removeprefix("- ")):
+        found.append(sentence.rstrip(".!?"))
+        parts = [p.strip() for p in re.split(r"[,;:–—]", sentence.rstrip(".!?"))]
+        if len(parts) > 1:
+            found += [p for p in parts if len(p.split()) >= 3]
+    return found
 
 
 def draft_id(topic: Topic, taken: set[str]) -> str:
@@ -175,7 +193,7 @@ def write(pages: Iterable[Page], directory: Path, live: Sequence[Intent]) -> Dra
             outcome.skipped.append(f"{where}: too little text to answer with ({len(topic.text.split())} words)")
             continue
         ident = draft_id(topic, taken)
-        phrases = key_phrases(topic, document_frequency, len(everything), 8)
+        phrases = key_phrases(topic, document_frequency, len(everything), KEY_PHRASES)
         path = directory / f"{ident}.yaml"
         if path.exists():
             outcome.skipped.append(f"{where}: {path} exists, left as it is")
