@@ -6,7 +6,9 @@ Drafts intents from the content snapshot (``chatbot.content.draft``, exactly as
 ``chatbot intents draft`` writes them, not edited), adds the five intents about
 the bot itself (greeting, thanks, bot identity, a person, out of scope: they
 are not taken from content, ``source: none``), and builds the bot from that
-folder as the server does; then the same for the shipped ``intents/``. Both
+folder as the server does; once more with the synonyms of the shipped intents
+(the understanding work's vocabulary) whose terms the drafts' examples use;
+then the same for the shipped ``intents/``. Both
 answer the development set's messages that expect an answer
 (``tests/data/understanding/en_answer.yaml`` and the answer items of
 ``es.yaml``) and the paraphrase set (``tests/data/paraphrases.yaml``).
@@ -77,9 +79,11 @@ def questions(path: Path) -> list[tuple[str, str, frozenset[str]]]:
     return found
 
 
-def drafted_folder(content: Path, into: Path) -> Path:
-    """The drafts, unedited, plus the shipped intents about the bot itself."""
-    draft.write(sorted(snapshot.load(content).values(), key=lambda p: p.url), into, [])
+def drafted_folder(content: Path, into: Path, synonyms: bool) -> Path:
+    """The drafts, unedited (with the shipped intents' synonyms whose terms they use, or none), plus the shipped
+    intents about the bot itself."""
+    vocabulary = draft.vocabulary(load_intents(ROOT / "intents")) if synonyms else {}
+    draft.write(sorted(snapshot.load(content).values(), key=lambda p: p.url), into, [], vocabulary)
     for name in ABOUT_THE_BOT:
         shutil.copy(ROOT / "intents" / f"{name}.yaml", into / f"{name}.yaml")
     return into
@@ -103,20 +107,21 @@ def main() -> int:
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        bots = {"hand-written": Bot(load_intents(ROOT / "intents")),
-                "drafted": Bot(load_intents(drafted_folder(args.content, Path(scratch))))}
-    results = {name: {label: score(bot, questions(path), name == "drafted") for label, path in SETS.items()}
+    bots = {"hand-written": Bot(load_intents(ROOT / "intents"))}
+    for name, synonyms in (("drafted", False), ("drafted + synonyms", True)):
+        with tempfile.TemporaryDirectory() as scratch:
+            bots[name] = Bot(load_intents(drafted_folder(args.content, Path(scratch), synonyms)))
+    results = {name: {label: score(bot, questions(path), name != "hand-written") for label, path in SETS.items()}
                for name, bot in bots.items()}
     if args.json:
         print(json.dumps(results))
         return 0
-    print(f"{'set':<18} {'n':>4} {'hand-written right/wrong':>26} {'drafted right/wrong':>22} {'drafted/hand':>13}")
+    print(f"{'set':<18} {'n':>4}  " + "  ".join(f"{name + ' right/wrong (÷ hand)':>40}" for name in results))
     for label in SETS:
-        hand, drafted = results["hand-written"][label], results["drafted"][label]
-        ratio = drafted["right"] / hand["right"] if hand["right"] else 0.0
-        print(f"{label:<18} {hand['n']:>4.0f} {hand['right']:>17.1%} / {hand['wrong']:>5.1%} "
-              f"{drafted['right']:>13.1%} / {drafted['wrong']:>5.1%} {ratio:>12.0%}")
+        hand = results["hand-written"][label]
+        cells = [f"{r[label]['right']:>6.1%} / {r[label]['wrong']:>5.1%} ({r[label]['right'] / hand['right']:>4.0%})"
+                 for r in results.values()]
+        print(f"{label:<18} {hand['n']:>4.0f}  " + "  ".join(f"{cell:>40}" for cell in cells))
     return 0
 
 

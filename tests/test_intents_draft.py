@@ -86,7 +86,11 @@ def test_drafts_reuse_no_live_id_or_example_and_leave_existing_drafts_alone(tmp_
     shutil.copytree(live, together)
     for path in out.glob("*.yaml"):
         shutil.copy(path, together / path.name)
-    assert [p for p in check_directory(together)[1] if "also in another intent" in p.message] == []
+    together_intents, problems = check_directory(together)
+    assert problems == []  # no example, id or synonym clashes with the live intents
+    with_synonyms = [i for i in together_intents if i.path.startswith(str(together)) and i.id not in
+                     {p.stem for p in live.glob("*.yaml")} and i.texts["en"].synonyms]
+    assert with_synonyms  # the live intents' synonyms whose term a draft's example uses (checked by the loader)
     edited = (out / "heat.yaml").read_text() + "# my notes\n"
     (out / "heat.yaml").write_text(edited)
     _, again = make_drafts(tmp_path, capsys, live)
@@ -151,7 +155,7 @@ def test_the_comparison_bench_runs_both_sets_on_the_same_questions() -> None:
                           capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {"hand-written", "drafted"}
+    assert set(report) == {"hand-written", "drafted", "drafted + synonyms"}
     for results in report.values():
         assert {label: r["n"] for label, r in results.items()} == {
             "development (en)": 140, "development (es)": 93, "paraphrases": 46}

@@ -156,13 +156,24 @@ def draft_id(topic: Topic, taken: set[str]) -> str:
     return ident
 
 
-def render(topic: Topic, ident: str, phrases: Sequence[str], used: Mapping[str, set[str]]) -> str:
+def synonyms_for(found: Sequence[str], vocabulary: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The synonyms (``term: variants``) whose term is, as whole words, in one of the draft's examples."""
+    spoken = [f" {normalize(example)} " for example in found]
+    return {term: list(variants) for term, variants in vocabulary.items()
+            if any(f" {normalize(term)} " in example for example in spoken)}
+
+
+def render(topic: Topic, ident: str, phrases: Sequence[str], used: Mapping[str, set[str]],
+           vocabulary: Mapping[str, Mapping[str, Sequence[str]]]) -> str:
     """The draft file: comments for the reviewer, then the intent in the ``intents/`` format."""
     said = answer(topic.text)
     body: dict[str, Any] = {"id": ident,
                             "source": {f"{topic.page.url}#{topic.section.anchor}": topic.section.short_hash}}
     for lang in LANGUAGES:
-        body[lang] = {"examples": examples(topic, lang, phrases, used[lang]), "answer": f"{said} {DISCLAIMER[lang]}"}
+        found = examples(topic, lang, phrases, used[lang])
+        body[lang] = {"examples": found, "answer": f"{said} {DISCLAIMER[lang]}"}
+        if synonyms := synonyms_for(found, vocabulary.get(lang, {})):
+            body[lang]["synonyms"] = synonyms
     notes = [f"Drafted from {topic.page.url}#{topic.section.anchor} ({topic.page.title}: {topic.section.heading}).",
              "The answer is the section's own sentences: keep it so (chatbot intents check --content checks it)."]
     if topic.section.language != "es":
@@ -173,10 +184,22 @@ def render(topic: Topic, ident: str, phrases: Sequence[str], used: Mapping[str, 
                                                                       width=110)
 
 
-def write(pages: Iterable[Page], directory: Path, live: Sequence[Intent]) -> Drafted:
+def vocabulary(intents: Iterable[Intent]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Every synonym the intents declare, by language: ``{lang: {term: variants}}``."""
+    found: dict[str, dict[str, tuple[str, ...]]] = {lang: {} for lang in LANGUAGES}
+    for intent in intents:
+        for lang, text in intent.texts.items():
+            found[lang].update(text.synonyms)
+    return found
+
+
+def write(pages: Iterable[Page], directory: Path, live: Sequence[Intent],
+          synonyms: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> Drafted:
     """One draft file per topic with enough text. The ids and examples of the ``live`` intents are not reused (an
     example in two intents is refused by the check), and a draft already in ``directory`` is left as it is (an
-    admin may be editing it)."""
+    admin may be editing it). ``synonyms`` (default: the live intents') whose term a draft's example uses go into
+    the draft, so that its visitors' everyday words reach it."""
+    known = vocabulary(live) if synonyms is None else synonyms
     everything = topics(pages)
     document_frequency: Counter[str] = Counter()
     for topic in everything:
@@ -198,6 +221,6 @@ def write(pages: Iterable[Page], directory: Path, live: Sequence[Intent]) -> Dra
         if path.exists():
             outcome.skipped.append(f"{where}: {path} exists, left as it is")
             continue
-        path.write_text(render(topic, ident, phrases, used), encoding="utf-8")
+        path.write_text(render(topic, ident, phrases, used, known), encoding="utf-8")
         outcome.written.append(path)
     return outcome
