@@ -6,6 +6,8 @@ from pathlib import Path
 
 from chatbot.content.passages import MIN_SCORE, Passages
 from tests.conftest import ROOT
+from tests.test_admin import unanswered_by
+from tests.test_admin_cli import cli_in_thread
 
 CONTENT = ROOT / "content"
 
@@ -52,3 +54,14 @@ async def test_a_representative_gets_passages_only_when_the_bot_is_unsure(make_s
     await visitor.ask("what is a bone spur?")
     event = await maria.next("suggestions")
     assert event["suggestions"][0]["intent"] == "bone_spurs" and event["passages"] == []
+
+
+async def test_the_unanswered_report_points_to_the_section_that_would_answer_a_group(make_server, visitors,
+                                                                                     capsys) -> None:
+    server = await make_server(content_dir=CONTENT, threshold=1.0)
+    await unanswered_by(visitors, server, ["does a hot tub help my back?", "is a hot tub good for back pain"])
+    assert await cli_in_thread("unanswered", "--since", "1h", "--database-url", server.settings.database_url,
+                               "--content-dir", str(CONTENT)) == 0
+    out = capsys.readouterr().out
+    assert 'the site may answer it: upper-back-muscle-pain.html#conservative-treatment ("Conservative treatment")' \
+        in out

@@ -30,6 +30,7 @@ from chatbot.bot.answers import Bot
 from chatbot.bot.intents import IntentError, check_directory, load_intents
 from chatbot.bot.matcher import DEFAULT_THRESHOLD
 from chatbot.chat import transcripts
+from chatbot.content.passages import Passages
 from chatbot.quality import intent_eval
 from chatbot.quality.evaluation import ProgressBar
 from chatbot.quality.overlap import closer_elsewhere
@@ -177,6 +178,7 @@ async def _unanswered(store: Store, args: argparse.Namespace, settings: config.S
     since = utcnow() - args.since
     found = await store.unanswered(since)
     groups = await asyncio.to_thread(unanswered.group, found)
+    passages = Passages.load(settings.content_dir)
     print(f"{len(found)} unanswered message(s) since {since:%Y-%m-%d %H:%M} UTC, in {len(groups)} group(s)")
     for number, group in enumerate(groups[: args.limit], start=1):
         print(f"\n[{number}] {group.count} message(s) in {group.lang}, last {group.last_seen:%Y-%m-%d %H:%M}")
@@ -184,6 +186,8 @@ async def _unanswered(store: Store, args: argparse.Namespace, settings: config.S
             print(f"    {json.dumps(example, ensure_ascii=False)}")
         for answer in group.answers[:1]:
             print(f"    a representative answered: {json.dumps(answer[:200], ensure_ascii=False)}")
+        for passage in passages.search(" ".join(group.examples), k=1):
+            print(f"    the site may answer it: {passage.link} ({json.dumps(passage.heading, ensure_ascii=False)})")
     if args.yaml is not None:
         chosen = [g for g in groups if g.count >= args.min_count]
         for path in unanswered.write_drafts(chosen, args.yaml):
@@ -273,6 +277,7 @@ def _register_data(commands: argparse._SubParsersAction) -> None:  # type: ignor
     report.add_argument("--min-count", type=flag(whole_number(1)), default=2,
                         help="draft only groups this large (default 2)")
     config.add_setting(report, "database_url")
+    config.add_setting(report, "content_dir")
     report.set_defaults(func=_with_store(_unanswered))
 
     saved = commands.add_parser("transcripts", help="export or purge stored conversations")
