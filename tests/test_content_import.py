@@ -337,3 +337,42 @@ def test_a_snapshot_reads_back_as_it_was_written(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(snapshot.SnapshotError, match="bad.json: not a page snapshot"):
         snapshot.load(tmp_path)
+
+
+async def test_a_50_mb_page_is_refused_at_the_default_limit_without_reading_it_all(site: Site, tmp_path: Path,
+                                                                                  capsys) -> None:
+    sent = []
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        chunk = b"<p>" + b"spine " * 10_000 + b"</p>"
+        try:
+            while sum(sent) < 50_000_000:
+                await response.write(chunk)
+                sent.append(len(chunk))
+        except (ConnectionError, RuntimeError):  # the importer hung up: what this test wants
+            pass
+        return response
+
+    site.routes["/huge"] = huge
+    await _refused(site, tmp_path, capsys, f"{site.url}/huge", "larger than 5,000,000 bytes")
+    assert sum(sent) < 50_000_000
+
+
+async def test_markdown_and_text_files_in_a_folder(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "heat.md").write_text("# Heat\n\nHeat packs, blankets and hot tub therapy can all be helpful.\n")
+    shutil.copy(SEED, folder / "seed.txt")
+    (folder / ".hidden.md").write_text("# Hidden\n\nNot a page of the site.\n")
+    out = tmp_path / "content"
+    assert await run("content", "import", str(folder), "--out", str(out), "--quiet") == 0
+    pages = pages_in(out)
+    assert set(pages) == {"heat.md", "seed.txt"}
+    assert pages["heat.md"]["sections"] == [{
+        "anchor": "heat", "heading": "Heat", "language": "en",
+        "sha256": snapshot.section_hash("Heat", "Heat packs, blankets and hot tub therapy can all be helpful."),
+        "text": "Heat packs, blankets and hot tub therapy can all be helpful."}]
+    assert pages["seed.txt"]["title"] == "Upper Back Muscle Pain"
