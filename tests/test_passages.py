@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from playwright.async_api import expect
 
 from chatbot.content.passages import MIN_SCORE, Passages
 from tests.conftest import ROOT
 from tests.test_admin import unanswered_by
 from tests.test_admin_cli import cli_in_thread
+from tests.test_browser import Session, browser, chromium, open_widget, say, sign_in  # noqa: F401 (fixtures)
 
 CONTENT = ROOT / "content"
 
@@ -65,3 +69,22 @@ async def test_the_unanswered_report_points_to_the_section_that_would_answer_a_g
     out = capsys.readouterr().out
     assert 'the site may answer it: upper-back-muscle-pain.html#conservative-treatment ("Conservative treatment")' \
         in out
+
+
+async def test_the_console_shows_the_passages_with_their_links(make_server, browser: Session,  # noqa: F811
+                                                                representatives) -> None:
+    server = await make_server(content_dir=CONTENT, threshold=1.0)  # the bot is never sure: every message hands off
+    rep = await representatives(server, "Maria", connect=False)
+    console = await browser.page(1280, 800)
+    await sign_in(console, server, rep.token)
+    visitor = await browser.page(375, 740)
+    await open_widget(visitor, server.url + "/")
+    await say(visitor, "do you have parking?")
+    await console.locator("#queue li").get_by_role("button", name=re.compile("^Take")).click()
+    await expect(visitor.locator(".subtitle")).to_have_text("You are chatting with Maria")
+    await say(visitor, "does a hot tub help my back?")
+    passage = console.locator(".suggestions .passage").first
+    await expect(passage).to_contain_text("Conservative treatment")
+    await expect(passage.locator(".source")).to_have_text("upper-back-muscle-pain.html#conservative-treatment")
+    await passage.get_by_role("button").click()
+    await expect(console.get_by_label("Your reply")).to_have_value(re.compile("^If you are experiencing upper back"))
