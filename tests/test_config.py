@@ -31,6 +31,7 @@ def test_variables_override_defaults_and_flags_override_variables(monkeypatch: p
     ("CHATBOT_PORT", "eighty", "expected a whole number from 0 to 65535"),
     ("CHATBOT_ROUTING", "sometimes", "expected manual or auto"),
     ("CHATBOT_EVENT_LOOP", "trio", "expected auto, uvloop or asyncio"),
+    ("CHATBOT_SENTENCE_ENCODER", "maybe", "expected auto, on or off"),
     ("CHATBOT_THRESHOLD", "2", "expected a number from 0 to 1"),
 ])
 def test_a_bad_variable_is_named_with_what_it_expects(monkeypatch: pytest.MonkeyPatch, variable: str, value: str,

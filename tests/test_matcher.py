@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatbot.bot.matcher import DEFAULT_THRESHOLD, Candidate, Matcher
+from chatbot.bot.matcher import DEFAULT_THRESHOLD, Candidate, Matcher, model
+from chatbot.bot.matcher.encoder import available, sentence_encoder
 
 EXAMPLES_EN = {  # the clinic's shape: a dozen intents of about ten examples each
     "greeting": ["hello", "hi there", "good morning", "hey", "good afternoon", "hello is anyone there",
@@ -180,3 +183,46 @@ def test_degenerate_intent_sets_do_not_break() -> None:
     on_topic = single.rank("when are you open")[0].confidence
     off_topic = single.rank("tell me a joke about cats")
     assert not off_topic or off_topic[0].confidence < on_topic
+
+
+# -- the sentence encoder's second stage (English) ---------------------------------------------------------------
+
+CLINC = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "clinc150_train_val.json"
+
+
+@pytest.fixture(scope="module")
+def clinc_sample() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """30 CLINC150 intents: 20 training examples each, and their val queries."""
+    if not CLINC.exists():
+        pytest.skip(f"{CLINC} is not there (the CLINC150 data sits beside the repository)")
+    data = json.loads(CLINC.read_text(encoding="utf-8"))
+    intents = sorted({intent for _, intent in data["train"]})[:30]
+    train = [(t, i) for i in intents for t in [t for t, j in data["train"] if j == i][:20]]
+    return train, [(t, i) for t, i in data["val"] if i in intents]
+
+
+def _top1(matcher: Matcher, queries: list[tuple[str, str]]) -> float:
+    return sum(bool(r := matcher.rank(t, k=1)) and r[0].intent == i for t, i in queries) / len(queries)
+
+
+@pytest.mark.skipif(not available(), reason="the encoder's weights are not installed (make installs them)")
+def test_the_second_stage_ranks_better_where_the_first_is_unsure(
+        clinc_sample: tuple[list[tuple[str, str]], list[tuple[str, str]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    train, val = clinc_sample
+    fast = Matcher.build(train)
+    cascade = Matcher.build(train, encoder=sentence_encoder())
+    assert _top1(cascade, val) >= _top1(fast, val) + 0.02  # 0.918 -> 0.940 measured on this sample
+    monkeypatch.setattr(model, "CASCADE_BELOW", 0.0)  # never the second stage: exactly the first stage alone
+    assert [cascade.rank(t) for t, _ in val[:50]] == [fast.rank(t) for t, _ in val[:50]]
+
+
+@pytest.mark.skipif(not available(), reason="the encoder's weights are not installed (make installs them)")
+def test_long_texts_and_junk_skip_the_second_stage(
+        clinc_sample: tuple[list[tuple[str, str]], list[tuple[str, str]]]) -> None:
+    train, _ = clinc_sample
+    fast = Matcher.build(train)
+    cascade = Matcher.build(train, encoder=sentence_encoder())
+    long_text = "please tell me what my account balance is " * 10
+    assert cascade.rank(long_text) == fast.rank(long_text)
+    for junk in ("", "🙂🙂", "\x00\x01", "?!?!"):
+        assert cascade.rank(junk) == fast.rank(junk)

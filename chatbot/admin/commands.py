@@ -29,6 +29,7 @@ from chatbot.admin import content, reports, unanswered
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import IntentError, check_directory, load_intents
 from chatbot.bot.matcher import DEFAULT_THRESHOLD
+from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
 from chatbot.content.passages import Passages
 from chatbot.quality import intent_eval
@@ -68,7 +69,7 @@ def _check(args: argparse.Namespace) -> int:
 def _try(args: argparse.Namespace) -> int:
     settings = config.load(args)
     try:
-        bot = Bot(load_intents(settings.intents_dir), settings.threshold)
+        bot = Bot(load_intents(settings.intents_dir), settings.threshold, encoder_for(settings.sentence_encoder))
     except IntentError as exc:
         for problem in exc.problems:
             print(problem)
@@ -256,6 +257,7 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     trial.add_argument("--top", type=flag(whole_number(1)), default=5, help="how many intents to rank")
     config.add_setting(trial, "intents_dir")
     config.add_setting(trial, "threshold")
+    config.add_setting(trial, "sentence_encoder")
     trial.set_defaults(func=_try)
     evaluate = actions.add_parser("eval", help="hold out each example: accuracy, confused intents, the threshold")
     evaluate.add_argument("directory", nargs="?", type=Path, help="the intent folder [CHATBOT_INTENTS_DIR]")

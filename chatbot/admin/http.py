@@ -24,6 +24,7 @@ from aiohttp import web
 
 from chatbot.admin import openapi, reports, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
+from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
 from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STORE
 from chatbot.chat.metrics import METRICS
@@ -276,7 +277,8 @@ def add_routes(app: web.Application) -> None:
     """Mount the admin API on ``app`` (after its settings, service and metrics are set)."""
     settings = app[SETTINGS]
     admin = web.Application(middlewares=[_guard])
-    reloader = Reloader(app[SERVICE], settings.intents_dir, settings.threshold, app[METRICS])
+    reloader = Reloader(app[SERVICE], settings.intents_dir, settings.threshold, app[METRICS],
+                        encoder_for(settings.sentence_encoder))
     admin[RELOADER] = reloader
     channel = app[CLUSTER].channel("intent-reloads")
     if channel is not None:

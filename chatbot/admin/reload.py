@@ -20,6 +20,7 @@ from pathlib import Path
 
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import IntentError, Problem, load_intents
+from chatbot.bot.matcher.encoder import SentenceEncoder
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.metrics import Metrics
 
@@ -41,16 +42,18 @@ class Reloader:
     """Reloads one service's bot from one folder; reloads run one at a time."""
 
     def __init__(
-        self, service: ConversationService, directory: Path, threshold: float | None, metrics: Metrics
+        self, service: ConversationService, directory: Path, threshold: float | None, metrics: Metrics,
+        encoder: SentenceEncoder | None = None,
     ) -> None:
         self.service = service
         self.directory = directory
         self.threshold = threshold
         self.metrics = metrics
+        self.encoder = encoder
         self._lock = asyncio.Lock()
 
     def _build(self) -> Bot:
-        return Bot(load_intents(self.directory), self.threshold)
+        return Bot(load_intents(self.directory), self.threshold, self.encoder)
 
     async def reload(self) -> Reloaded:
         """Validate and swap; the running bot stays as it was unless every file is valid."""

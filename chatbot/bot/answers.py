@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from chatbot.bot import redflags
 from chatbot.bot.intents import LANGUAGES, Intent
 from chatbot.bot.matcher import DEFAULT_THRESHOLD, Candidate, Matcher
+from chatbot.bot.matcher.encoder import ENCODER_LANGUAGES, SentenceEncoder
 from chatbot.bot.text import detect_language
 from chatbot.bot.understanding.alarms import AlarmDetector
 from chatbot.bot.understanding.requests import RequestReader
@@ -107,10 +109,19 @@ _UNSURE = {
 }
 
 
+@lru_cache(maxsize=8)
+def _matcher(examples: tuple[tuple[str, str], ...], negatives: tuple[str, ...],
+             encoder: SentenceEncoder | None) -> Matcher:
+    """A matcher is immutable: bots built from the same examples (a reload of unchanged intents) share it."""
+    return Matcher.build(examples, negatives, encoder)
+
+
 class Bot:
     """Intents plus one matcher per language; immutable, so a reload swaps the whole object."""
 
-    def __init__(self, intents: Sequence[Intent], threshold: float | None = None) -> None:
+    def __init__(self, intents: Sequence[Intent], threshold: float | None = None,
+                 encoder: SentenceEncoder | None = None) -> None:
+        """``encoder``: the sentence encoder of the English matcher's second stage (None: the fast stage alone)."""
         self.intents = {intent.id: intent for intent in intents}
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         answerable = [intent for intent in intents if intent.answerable]
@@ -119,11 +130,12 @@ class Bot:
             lang: Vocabulary.of(intent.texts[lang].synonyms for intent in intents) for lang in LANGUAGES
         }
         self._matchers = {
-            lang: Matcher.build(
-                ((self._vocabulary[lang].rewrite(example), intent.id)
-                 for intent in answerable for example in intent.texts[lang].examples),
-                negatives=[self._vocabulary[lang].rewrite(example)
-                           for intent in outside for example in intent.texts[lang].examples],
+            lang: _matcher(
+                tuple((self._vocabulary[lang].rewrite(example), intent.id)
+                      for intent in answerable for example in intent.texts[lang].examples),
+                tuple(self._vocabulary[lang].rewrite(example)
+                      for intent in outside for example in intent.texts[lang].examples),
+                encoder if lang in ENCODER_LANGUAGES else None,
             )
             for lang in LANGUAGES
         }

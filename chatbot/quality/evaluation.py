@@ -25,6 +25,7 @@ import numpy as np
 
 from chatbot.bot.matcher import Matcher
 from chatbot.bot.matcher.calibration import OOS_SHARE
+from chatbot.bot.matcher.encoder import SentenceEncoder, available, sentence_encoder
 from chatbot.shared.figures import percentile
 from chatbot.shared.values import flag, number, whole_number
 
@@ -231,11 +232,14 @@ def _percentile_ms(values: Sequence[float], q: float) -> float:
 
 
 def evaluate(data: Dataset, shots: int | None = None, seed: int = 0, min_oos_recall: float | None = None,
-             progress: Callable[[str, int, int], None] | None = None) -> Report:
-    """Build on train (+ oos_train), choose the threshold on val, report on test (else val)."""
+             progress: Callable[[str, int, int], None] | None = None, encoder: SentenceEncoder | None = None) -> Report:
+    """Build on train (+ oos_train), choose the threshold on val, report on test (else val).
+
+    ``encoder``: the sentence encoder of the English matcher's second stage (none: the fast stage alone).
+    """
     train = subsample(data.train, shots, seed) if shots else data.train
     started = time.perf_counter()
-    matcher = Matcher.build(train, negatives=[text for text, _ in data.oos_train])
+    matcher = Matcher.build(train, negatives=[text for text, _ in data.oos_train], encoder=encoder)
     build_seconds = time.perf_counter() - started
 
     def queries(rows: Rows, oos: Rows) -> list[tuple[str, str | None]]:
@@ -310,8 +314,9 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if not args.json:
         print(f"building the matcher on {args.data} ...", file=sys.stderr)
+    encoder = sentence_encoder() if args.encoder and available() else None
     report = evaluate(data, shots=args.shots, seed=args.seed, min_oos_recall=args.min_oos_recall,
-                      progress=None if args.json else ProgressBar())
+                      progress=None if args.json else ProgressBar(), encoder=encoder)
     if args.json:
         print(json.dumps(asdict(report), separators=(",", ":")))
     else:
@@ -330,4 +335,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--min-oos-recall", type=flag(number(0, 1)),
                         help="choose the threshold with the best in-scope accuracy handing off at least this share "
                              "of val's out-of-scope queries (default: best accuracy at a 20%% out-of-scope share)")
+    parser.add_argument("--no-encoder", dest="encoder", action="store_false",
+                        help="measure the fast stage alone, without the sentence encoder the English matcher uses")
     parser.set_defaults(func=_run)

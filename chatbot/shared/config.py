@@ -62,6 +62,12 @@ def _event_loop(value: str) -> str:
     return value
 
 
+def _encoder(value: str) -> str:
+    if value not in ("auto", "on", "off"):
+        raise ValueError("expected auto, on or off")
+    return value
+
+
 def _origins(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -76,6 +82,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_level", str, "DEBUG, INFO, WARNING or ERROR (visitor text is logged at DEBUG only)"),
     Option("threshold", number(0, 1),
            "confidence below which the bot hands off (default: the matcher's calibrated value)"),
+    Option("sentence_encoder", _encoder, "auto (where installed), on or off: the English matcher's second stage, "
+           "a MiniLM sentence encoder for the messages the fast stage is unsure of (docs/matcher.md)"),
     Option("rate_burst", whole_number(1), "messages a conversation may send in a burst"),
     Option("rate_per_second", number(0, above=True), "sustained messages per second per conversation"),
     Option("allowed_origins", _origins, "comma-separated origins allowed for Socket.IO and CORS, * for any"),
@@ -116,6 +124,7 @@ class Settings:
     admin_token: str = field(default="", repr=False)
     log_level: str = "INFO"
     threshold: float | None = None
+    sentence_encoder: str = "auto"
     rate_burst: int = 10
     rate_per_second: float = 2.0
     allowed_origins: tuple[str, ...] = ("*",)

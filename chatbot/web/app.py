@@ -22,6 +22,7 @@ from aiohttp import web
 from chatbot.admin import http as admin
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import load_intents
+from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat.agents import AgentNamespace
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.desk import Desk
@@ -115,7 +116,7 @@ async def visitor_transcript(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the whole server: intents and matcher, store, Socket.IO namespaces, HTTP routes."""
-    bot = Bot(load_intents(settings.intents_dir), settings.threshold)
+    bot = Bot(load_intents(settings.intents_dir), settings.threshold, encoder_for(settings.sentence_encoder))
     store = Store(settings.database_url)
     cluster = build_cluster(settings)
     sio = _socketio_server(settings, cluster.manager)
