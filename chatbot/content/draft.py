@@ -42,13 +42,18 @@ KEY_PHRASES = 12
 DISCLAIMER = {"en": "This is general information, not a diagnosis.",
               "es": "Esta es información general, no un diagnóstico."}
 FRAMES = {
-    "en": ("{}", "{}?", "what is {}", "tell me about {}", "does {} help", "information about {}", "what about {}",
-           "can you explain {}", "should I try {}", "I have a question about {}", "more about {}",
-           "what should I know about {}", "how does {} work", "is {} right for me"),
-    "es": ("{}", "¿{}?", "¿qué es {}?", "hábleme de {}", "¿ayuda {}?", "información sobre {}", "¿y {}?",
-           "¿me explica {}?", "¿debo probar {}?", "tengo una pregunta sobre {}", "más sobre {}",
-           "que debo saber sobre {}", "¿cómo funciona {}?", "¿{} es para mí?"),
+    "en": ("{}", "{}?", "what is {}", "tell me about {}", "information about {}", "what about {}",
+           "can you explain {}", "I have a question about {}", "more about {}", "what should I know about {}"),
+    "es": ("{}", "¿{}?", "¿qué es {}?", "hábleme de {}", "información sobre {}", "¿y {}?", "¿me explica {}?",
+           "tengo una pregunta sobre {}", "más sobre {}", "que debo saber sobre {}"),
 }
+OPTION_FRAMES = {
+    "en": ("does {} help", "should I try {}", "how does {} work", "is {} right for me"),
+    "es": ("¿ayuda {}?", "¿debo probar {}?", "¿cómo funciona {}?", "¿{} es para mí?"),
+}
+"""Frames for a bullet of a list (one of the options the page lists: a treatment, a service), not for a section."""
+MAX_SHARE = 0.25
+"""A phrase in more than this share of all topics ("pain", "muscle") is the site's, not one topic's."""
 _BULLET = re.compile(r"^- (?P<term>[^–—:]{2,60}?)\s*[–—:]\s+(?P<text>.+)$")
 _ID = re.compile(r"[^a-z0-9]+")
 _CLAUSE = re.compile(r"[.,;:!?()\n–—]+")
@@ -110,7 +115,7 @@ def key_phrases(topic: Topic, document_frequency: Mapping[str, int], documents: 
     """The phrases most particular to this topic (TF-IDF over all topics), pairs before single words on ties."""
     seen = Counter(_phrases(f"{topic.name}\n{topic.text}"))
     score = {p: n * math.log((1 + documents) / (1 + document_frequency[p])) * (1.5 if " " in p else 1.0)
-             for p, n in seen.items()}
+             for p, n in seen.items() if document_frequency[p] <= MAX_SHARE * documents}
     return sorted(score, key=lambda p: (-score[p], p))[:count]
 
 
@@ -119,7 +124,7 @@ def examples(topic: Topic, lang: str, phrases: Sequence[str], used: set[str]) ->
     frames; none that another draft already has (``used``, which they join): the matcher could not tell them apart.
     """
     subjects = list(dict.fromkeys([topic.name.lower().rstrip("?"), *phrases]))
-    frames = FRAMES[lang]
+    frames = FRAMES[lang] + (OPTION_FRAMES[lang] if topic.name != topic.section.heading else ())
     found: dict[str, str] = {}
     for turn in range(len(frames)):  # each subject in a different frame each turn
         for number, subject in enumerate(subjects):
