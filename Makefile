@@ -31,7 +31,7 @@ run: $(STAMP) $(BUNDLES)
 	$(PY) server.py
 
 check: $(STAMP)
-	$(PY) -m chatbot intents check intents
+	$(PY) -m chatbot intents check intents --content content
 
 # ruff (lint and import order) on everything, mypy --strict on the package (settings in pyproject.toml),
 # ESLint on the browser code (eslint.config.js).

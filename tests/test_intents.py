@@ -160,7 +160,8 @@ def test_unknown_top_level_and_language_keys():
     assert reported("unknown_keys") == [
         at("unknown_keys", "unknown_keys.yaml", 5,
            "unknown key 'quick_reply' in 'en' (expected: examples, answer, quick_replies, synonyms)"),
-        at("unknown_keys", "unknown_keys.yaml", 9, "unknown key 'fr' at the top level (expected: id, action, en, es)"),
+        at("unknown_keys", "unknown_keys.yaml", 9,
+           "unknown key 'fr' at the top level (expected: id, action, source, en, es)"),
     ]  # fmt: skip
 
 

@@ -25,12 +25,13 @@ from typing import Any
 
 import aiohttp
 
-from chatbot.admin import reports, unanswered
+from chatbot.admin import content, reports, unanswered
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import IntentError, check_directory, load_intents
 from chatbot.bot.matcher import DEFAULT_THRESHOLD
 from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
+from chatbot.content.passages import Passages
 from chatbot.quality import intent_eval
 from chatbot.quality.evaluation import ProgressBar
 from chatbot.quality.overlap import closer_elsewhere
@@ -59,8 +60,10 @@ def _check(args: argparse.Namespace) -> int:
     warnings = closer_elsewhere(intents)
     for warning in warnings:
         print(f"{warning} (warning)")
-    print(f"{directory}: {len(intents)} intents, {len(problems)} error(s), {len(warnings)} warning(s)", file=sys.stderr)
-    return 1 if problems or (args.strict and warnings) else 0
+    errors, stale = content.check_grounding(intents, args.content) if args.content else (0, 0)
+    print(f"{directory}: {len(intents)} intents, {len(problems) + errors} error(s), {len(warnings) + stale} warning(s)",
+          file=sys.stderr)
+    return 1 if problems or errors or (args.strict and (warnings or stale)) else 0
 
 
 def _try(args: argparse.Namespace) -> int:
@@ -176,6 +179,7 @@ async def _unanswered(store: Store, args: argparse.Namespace, settings: config.S
     since = utcnow() - args.since
     found = await store.unanswered(since)
     groups = await asyncio.to_thread(unanswered.group, found)
+    passages = Passages.load(settings.content_dir)
     print(f"{len(found)} unanswered message(s) since {since:%Y-%m-%d %H:%M} UTC, in {len(groups)} group(s)")
     for number, group in enumerate(groups[: args.limit], start=1):
         print(f"\n[{number}] {group.count} message(s) in {group.lang}, last {group.last_seen:%Y-%m-%d %H:%M}")
@@ -183,6 +187,8 @@ async def _unanswered(store: Store, args: argparse.Namespace, settings: config.S
             print(f"    {json.dumps(example, ensure_ascii=False)}")
         for answer in group.answers[:1]:
             print(f"    a representative answered: {json.dumps(answer[:200], ensure_ascii=False)}")
+        for passage in passages.search(" ".join(group.examples), k=1):
+            print(f"    the site may answer it: {passage.link} ({json.dumps(passage.heading, ensure_ascii=False)})")
     if args.yaml is not None:
         chosen = [g for g in groups if g.count >= args.min_count]
         for path in unanswered.write_drafts(chosen, args.yaml):
@@ -242,6 +248,8 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     check = actions.add_parser("check", help="validate every file; problems as file:line: message")
     check.add_argument("directory", nargs="?", type=Path, help="the intent folder [CHATBOT_INTENTS_DIR]")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument("--content", type=Path, metavar="DIR",
+                       help="also check every answer sentence against its source in this snapshot folder")
     check.set_defaults(func=_check)
     trial = actions.add_parser("try", help="what the bot would do with a message")
     trial.add_argument("text")
@@ -257,6 +265,7 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     evaluate.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the trade-off curve (needs matplotlib)")
     config.add_setting(evaluate, "threshold")
     evaluate.set_defaults(func=_eval)
+    content.register_intents(actions)
     reload = actions.add_parser("reload", help="ask the running server to reload its intent folder")
     reload.add_argument("--url", help="the server's base URL [default: http://CHATBOT_HOST:CHATBOT_PORT]")
     reload.set_defaults(func=_reload)
@@ -270,6 +279,7 @@ def _register_data(commands: argparse._SubParsersAction) -> None:  # type: ignor
     report.add_argument("--min-count", type=flag(whole_number(1)), default=2,
                         help="draft only groups this large (default 2)")
     config.add_setting(report, "database_url")
+    config.add_setting(report, "content_dir")
     report.set_defaults(func=_with_store(_unanswered))
 
     saved = commands.add_parser("transcripts", help="export or purge stored conversations")

@@ -28,7 +28,11 @@ MIN_EXAMPLES = 3
 SUFFIXES = (".yaml", ".yml")
 
 _ID = re.compile(r"[a-z0-9_]+")
-_TOP_KEYS = ("id", "action", *LANGUAGES)
+_TOP_KEYS = ("id", "action", "source", *LANGUAGES)
+NO_SOURCE = "none"
+"""``source: none``: the intent is about the bot itself (greeting, thanks...), not about the clinic's pages."""
+_SOURCE_REF = re.compile(r"[^\s#]+#[^\s#]+")
+_SOURCE_HASH = re.compile(r"[0-9a-f]{6,64}")
 _LANG_KEYS = ("examples", "answer", "quick_replies", "synonyms")
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -47,6 +51,16 @@ class Localized:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A page section an intent's answer is taken from (``URL#anchor``), with the section hash it was taken at."""
+
+    ref: str
+    sha256: str
+    """The start of the section's SHA-256 when the intent was written; empty: not quoted, never stale."""
+    line: int
+
+
+@dataclass(frozen=True)
 class Intent:
     """One intent file, valid; ``texts`` is keyed by language (every one of ``LANGUAGES``)."""
 
@@ -54,6 +68,8 @@ class Intent:
     action: str | None
     texts: Mapping[str, Localized]
     path: str
+    sources: tuple[Source, ...] | None = None
+    """``source:``: None when the file has none, () for ``source: none`` (checked by chatbot.content.grounding)."""
 
     @property
     def answerable(self) -> bool:
@@ -271,6 +287,36 @@ def _synonyms(file: _File, lang: str, fields: dict[str, _Field], examples: list[
     return table if len(file.problems) == before else None
 
 
+def _sources(file: _File, fields: dict[str, _Field]) -> tuple[Source, ...] | None:
+    """``source:``: ``none``, one ``URL#anchor``, or a mapping ``URL#anchor: hash`` (None when absent or wrong)."""
+    if "source" not in fields:
+        return None
+    node = fields["source"][1]
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR and node.value.strip() == NO_SOURCE:
+        return ()
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+        pairs: list[tuple[yaml.Node, yaml.Node | None]] = [(node, None)]
+    elif isinstance(node, yaml.MappingNode) and node.value:
+        pairs = list(node.value)
+    else:
+        file.fail(node, f"'source' must be URL#anchor, a mapping of URL#anchor: hash, or none; found {_kind(node)}")
+        return None
+    sources = []
+    for ref, digest in pairs:
+        where = ref.start_mark.line + 1
+        if not isinstance(ref, yaml.ScalarNode) or not _SOURCE_REF.fullmatch(ref.value.strip()):
+            file.fail(ref, f"a source must be written URL#anchor (a page and a section), found {ref.value!r}"
+                      if isinstance(ref, yaml.ScalarNode) else f"a source must be URL#anchor, found {_kind(ref)}")
+            continue
+        quoted = "" if digest is None or digest.tag == _NULL else str(digest.value).strip()
+        if digest is not None and not (isinstance(digest, yaml.ScalarNode) and _SOURCE_HASH.fullmatch(quoted)
+                                       or digest.tag == _NULL):
+            file.fail(digest, f"the hash of source {ref.value!r} must be 6 to 64 hex digits, found {quoted!r}")
+            continue
+        sources.append(Source(ref.value.strip(), quoted, where))
+    return tuple(sources)
+
+
 def _identity(file: _File, fields: dict[str, _Field]) -> tuple[str | None, str | None]:
     """The ``id`` (checked against the file name) and the ``action`` (checked against ``ACTIONS``)."""
     stem = Path(file.path).stem
@@ -309,9 +355,10 @@ def _check_file(path: Path) -> tuple[_File, Intent | None]:
     ident, action = _identity(file, fields)
     texts = {lang: _localized(file, lang, *fields[lang]) for lang in LANGUAGES if lang in fields}
     complete = {lang: localized for lang, localized in texts.items() if localized is not None}
+    sources = _sources(file, fields)
     if file.problems or ident is None or len(complete) < len(LANGUAGES):
         return file, None
-    return file, Intent(ident, action, complete, file.path)
+    return file, Intent(ident, action, complete, file.path, sources)
 
 
 # -- the folder -------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from chatbot.chat.protocol import (
     summary_json,
 )
 from chatbot.chat.waiting import WaitEstimator
+from chatbot.content.passages import Passages
 from chatbot.shared.presence import Presence
 from chatbot.shared.ratelimit import RateLimiter
 from chatbot.store import Appended, BotAnswer, NewMessage, Store
@@ -60,6 +61,7 @@ class ConversationService:
         hours: BusinessHours | None = None,
         *,
         metrics: Metrics,
+        passages: Passages | None = None,
     ) -> None:
         self.store = store
         self.bot = bot  # replaced whole on reload; each message uses the bot it started with
@@ -69,6 +71,7 @@ class ConversationService:
         self.transcripts_dir = transcripts_dir
         self.metrics = metrics
         self.hours = hours or BusinessHours()  # replaced whole on reload, like the bot
+        self.passages = passages if passages is not None else Passages(())  # agent assist when no intent is sure
         self.clock: Callable[[], datetime] = utcnow  # tests move time without sleeping
         self.wait = WaitEstimator(store)
         self._locks = KeyedLocks()
@@ -170,9 +173,13 @@ class ConversationService:
         return reply
 
     async def _suggest(self, conversation_id: str, message: Message, bot: Bot, reply: Reply) -> None:
-        """Agent assist: the top approved answers, to the representatives who hold or watch the conversation."""
+        """Agent assist: the top approved answers, to the representatives who hold or watch the conversation; and
+        when no intent is confident, the site's passages that best match the message, with their links."""
         suggestions = [s.__dict__ for s in bot.suggestions(reply)]
-        event = {"conversation_id": conversation_id, "message_id": message.id, "suggestions": suggestions}
+        unsure = reply.handoff_reason == "low_confidence"
+        passages = [p.__dict__ for p in self.passages.search(message.text)] if unsure else []
+        event = {"conversation_id": conversation_id, "message_id": message.id, "suggestions": suggestions,
+                 "passages": passages}
         await self.emitter.to_followers("suggestions", event, conversation_id)
 
     async def leave_contact(self, conversation_id: str, name: str, email: str | None, phone: str | None) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from chatbot.admin import commands as admin_cli
+from chatbot.admin import content as content_cli
 from chatbot.bot.intents import IntentError
 from chatbot.chat.hours import HoursError
 from chatbot.cli import collector
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.register(commands)
     schema.register(commands)
     admin_cli.register(commands)
+    content_cli.register(commands)
     evaluation.register(commands)
     return parser
 

@@ -98,6 +98,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("failed_sign_ins_per_minute", whole_number(1),
            "failed representative or admin sign-ins one address may make before it is blocked for a minute"),
     Option("trust_proxy", _boolean, "take the client address from X-Forwarded-For (only behind your own proxy)"),
+    Option("content_dir", Path, "content snapshot (chatbot content import): passages offered to representatives when "
+           "no intent is confident; a missing folder offers none"),
     Option("hours_file", Path, "YAML file of representatives' business hours (docs/hours.md); empty = always open"),
     Option("routing", _routing, "manual (representatives take from the queue) or auto (conversations are offered)"),
     Option("offer_seconds", number(0, above=True), "auto routing: how long a representative has to accept an offer"),
@@ -134,6 +136,7 @@ class Settings:
     new_conversations_per_minute: int = 10
     failed_sign_ins_per_minute: int = 5
     trust_proxy: bool = False
+    content_dir: Path = Path("content")
     hours_file: Path | None = None
     routing: str = "manual"
     offer_seconds: float = 30.0

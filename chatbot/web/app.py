@@ -35,6 +35,7 @@ from chatbot.chat.metrics import add_route as add_metrics_route
 from chatbot.chat.protocol import ChatError
 from chatbot.chat.routing import Router
 from chatbot.chat.visitors import VisitorNamespace
+from chatbot.content.passages import Passages
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard, bearer_token
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> web.Application:
         transcripts_dir=settings.transcripts_dir,
         hours=load_hours(settings.hours_file),
         metrics=metrics,
+        passages=Passages.load(settings.content_dir),
     )
     desk = Desk(service, store, cluster.presence, settings.agent_capacity, settings.agent_grace_seconds)
     guard = Guard(cluster, settings)

@@ -132,16 +132,24 @@ Tab.prototype.visitorTyping = function (e) {
   if (e.typing) this.typingTimeout = setTimeout(function (t) { t.textContent = ""; }, 10000, this.typing);
 };
 
-/** Agent assist: the approved answers for the latest visitor message; a click sends one. */
+/** Agent assist: the approved answers for the latest visitor message (a click sends one) and, when the bot was
+ * unsure, the site's passages that match it (a click puts one in the reply box, to edit; its link is shown). */
 Tab.prototype.showSuggestions = function (e) {
   if (e.message_id !== this.lastVisitorMessage && this.lastVisitorMessage !== null) return;
   var self = this;
-  this.suggestions.replaceChildren.apply(this.suggestions, e.suggestions.map(function (s) {
+  var answers = e.suggestions.map(function (s) {
     var label = el("span", { class: "intent", text: s.intent + " " + Math.round(s.confidence * 100) + "%" });
     return el("li", {}, [el("button", { type: "button", title: s.text, onclick: function () { self.send(s.text); } },
       [el("span", { class: "snippet" }, [label, s.text])])]);
-  }));
-  this.assist.hidden = !e.suggestions.length || !this.holding();
+  });
+  var passages = (e.passages || []).map(function (p) {
+    var pick = function () { self.input.value = p.text; self.input.focus(); };
+    return el("li", { class: "passage" }, [el("button", { type: "button", title: p.text, onclick: pick },
+      [el("span", { class: "snippet" }, [el("span", { class: "intent", text: p.heading }), p.text])]),
+      el("span", { class: "source", text: p.link })]);
+  });
+  this.suggestions.replaceChildren.apply(this.suggestions, answers.concat(passages));
+  this.assist.hidden = !(answers.length + passages.length) || !this.holding();
 };
 
 Tab.prototype.submit = function () {
