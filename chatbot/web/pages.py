@@ -11,7 +11,7 @@ Security headers, the pages' Content-Security-Policy and CORS (which lets a
 site load ``/widget.js`` with ``integrity`` + ``crossorigin``) are not set
 here: ``chatbot/web/safety.py`` decides them for every response.
 
-Tested in tests/test_browser.py.
+Tested in tests/test_browser.py, tests/test_accessibility.py.
 """
 
 from __future__ import annotations
