@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.package-lock.json
-BUNDLES := build/web/widget.js build/web/console.js
+BUNDLES := build/web/widget.js build/web/console.js build/web/dashboard.js
 SCRIPT_SOURCES := $(wildcard chatbot/web/static/*.js) chatbot/web/static/widget.css
 
 .PHONY: run test check lint fuzz bench clean

@@ -1,20 +1,22 @@
-"""The read side: queries that report on history rather than serve a visitor (metrics, stats, the unanswered report).
+"""The read side: queries that report on history rather than serve a visitor (metrics, stats, the dashboard, the
+unanswered report).
 
 They live here with every other query, so that SQL stays in the store; what the
 admin tools make of the rows (groups, drafts, JSON) stays with them.
 
-Tested in tests/test_unanswered.py, tests/test_metrics.py, tests/test_admin.py.
+Tested in tests/test_unanswered.py, tests/test_metrics.py, tests/test_admin.py, tests/test_dashboard.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from chatbot.store.base import Database, chunks
 from chatbot.store.models import Agent, Conversation, Message, Reason, State, StateChange
@@ -51,6 +53,26 @@ class Rated:
     rated_at: datetime
     agent_id: str | None
     agent_name: str | None
+
+
+Timed = tuple[datetime, float]  # when, and a duration in seconds
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The dashboard's rows for the conversations started in ``[start, end)``, before any arithmetic.
+
+    ``endings`` puts every conversation in exactly one place, so the shares add up
+    to 100 %: ``open`` (not ended yet), ``bot`` (ended without a person ever being
+    asked for), ``abandoned`` (handed off, ended before any representative took it),
+    or ``handoff:<reason>`` (a representative took it; the reason of the first
+    handoff, ``after_hours`` for a request out of hours that never queued).
+    """
+
+    per_day: dict[str, int]  # "2026-12-01" (UTC) -> conversations started
+    per_hour: list[int]  # 24 counts: the UTC hour of day conversations started in
+    endings: dict[str, int]
+    first_replies: list[Timed]  # (first queued at, seconds to the first representative message)
 
 
 WITH_A_PERSON = (State.QUEUED, State.AGENT)
@@ -126,8 +148,36 @@ class ReadQueries(Database):
                 messages={str(sender): int(n) for sender, n in senders},
             )
 
-    async def ratings_since(self, since: datetime) -> list[Rated]:
-        """Ratings given since ``since``, each credited to the representative who last took the conversation.
+    async def activity(self, start: datetime, end: datetime) -> Activity:
+        """Per day, per hour, how they ended, and time to the first human reply, for conversations started in
+        ``[start, end)``. Counting is done by the database (one pass over the range per figure); only the
+        handed-off conversations come back as rows."""
+        started = (Conversation.created_at >= start, Conversation.created_at < end)
+        day, hour = self._clock(Conversation.created_at)
+        async with self.transaction() as session:
+            per_day = await session.execute(select(day, func.count()).where(*started).group_by(day))
+            per_hour = await session.execute(select(hour, func.count()).where(*started).group_by(hour))
+            endings = await session.execute(_endings(started))
+            hours = [0] * 24
+            for at, n in per_hour:
+                hours[int(at)] = int(n)
+            return Activity(
+                per_day={str(d): int(n) for d, n in per_day},
+                per_hour=hours,
+                endings=_ending_counts(endings.all()),
+                first_replies=await _first_replies(session, started),
+            )
+
+    def _clock(self, column: InstrumentedAttribute[datetime]) -> tuple[ColumnElement[str], ColumnElement[str]]:
+        """The UTC day (``2026-12-01``) and hour (``07``) of a time column, in this database's own words."""
+        if self.engine.dialect.name == "sqlite":  # stored as "2026-12-01 07:15:00.000000", already UTC
+            return func.substr(column, 1, 10), func.substr(column, 12, 2)
+        utc = func.timezone("UTC", column)
+        return func.to_char(utc, "YYYY-MM-DD"), func.to_char(utc, "HH24")
+
+    async def ratings_since(self, since: datetime, until: datetime | None = None) -> list[Rated]:
+        """Ratings given since ``since`` (and before ``until``), each credited to the representative who last
+        took the conversation.
 
         The conversation's own ``agent_id`` is not enough: a conversation handed
         back to the bot has none, yet the visitor rated the person they talked to.
@@ -144,13 +194,77 @@ class ReadQueries(Database):
                 .join(last_take, last_take.c.conversation_id == Conversation.id)
                 .join(StateChange, StateChange.id == last_take.c.change_id)
                 .outerjoin(Agent, Agent.id == StateChange.agent_id)
-                .where(Conversation.rating.is_not(None), Conversation.rated_at >= since)
+                .where(Conversation.rating.is_not(None), Conversation.rated_at >= since,
+                       *([Conversation.rated_at < until] if until else []))
             )
             return [
                 Rated(rating, rated_at, agent_id, name)
                 for rating, rated_at, agent_id, name in rows
                 if rating is not None and rated_at is not None
             ]
+
+
+def _endings(started: tuple[ColumnElement[bool], ...]) -> Any:
+    """Conversations counted by (closed?, first handoff reason, ever taken?, told it was out of hours?)."""
+    change = StateChange
+    first_handoff = (
+        select(change.reason)
+        .where(change.conversation_id == Conversation.id, change.from_state == State.BOT,
+               change.to_state.in_(WITH_A_PERSON))
+        .order_by(change.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    taken = exists().where(change.conversation_id == Conversation.id, change.to_state == State.AGENT)
+    rows = select(
+        case((Conversation.state == State.CLOSED, 1), else_=0).label("closed"),
+        first_handoff.label("reason"),
+        case((taken, 1), else_=0).label("taken"),
+        case((Conversation.after_hours_notice_at.is_not(None), 1), else_=0).label("after_hours"),
+    ).where(*started).subquery()
+    return select(rows.c.closed, rows.c.reason, rows.c.taken, rows.c.after_hours, func.count()).group_by(
+        rows.c.closed, rows.c.reason, rows.c.taken, rows.c.after_hours)
+
+
+def _ending_counts(rows: Sequence[Any]) -> dict[str, int]:
+    """Each group of conversations in its one ending (see ``Activity``)."""
+    counts: dict[str, int] = {}
+    for closed, reason, taken, after_hours, n in rows:
+        if not closed:
+            where = "open"
+        elif taken:
+            where = f"handoff:{reason or Reason.TAKEOVER}"
+        elif reason:
+            where = "abandoned"
+        else:
+            where = f"handoff:{Reason.AFTER_HOURS}" if after_hours else "bot"
+        counts[where] = counts.get(where, 0) + int(n)
+    return counts
+
+
+async def _first_replies(session: AsyncSession, started: tuple[ColumnElement[bool], ...]) -> list[Timed]:
+    """For each conversation started in the range that was queued: when it first queued, and the seconds until
+    a representative first wrote in it (conversations nobody answered are left out)."""
+    queued = (
+        select(StateChange.conversation_id.label("id"), func.min(StateChange.created_at).label("at"))
+        .join(Conversation, Conversation.id == StateChange.conversation_id)
+        .where(StateChange.to_state == State.QUEUED, *started)
+        .group_by(StateChange.conversation_id)
+        .subquery()
+    )
+    replied = (
+        select(func.min(Message.created_at))
+        .where(Message.conversation_id == queued.c.id, Message.sender == "agent", Message.created_at >= queued.c.at)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(queued.c.at, replied))
+    return [(_utc(at), (_utc(reply) - _utc(at)).total_seconds()) for at, reply in rows if at and reply]
+
+
+def _utc(moment: datetime | str) -> datetime:
+    """Aggregates (min, max) skip the column's type on SQLite and come back as text; make them UTC datetimes."""
+    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 async def _with_replies(session: AsyncSession, seqs: Sequence[int]) -> list[Unanswered]:

@@ -13,11 +13,17 @@ from chatbot.store.models import Conversation, State, StateChange, utcnow
 
 class ServiceLevelQueries(Database):
     async def take_waits(self, since: datetime, limit: int | None = None) -> list[float]:
-        """Seconds from queued to taken, for each take from the queue since ``since`` (the latest ``limit``).
+        """Seconds from queued to taken, for each take from the queue since ``since`` (the latest ``limit``)."""
+        return [wait for _, wait in await self.timed_take_waits(since, limit=limit)]
 
-        The one wait-time calculation: the estimate a queued visitor sees and the
-        admin's stats both use it. A conversation queued, released and queued
-        again waits from its latest queueing before each take.
+    async def timed_take_waits(
+        self, since: datetime, until: datetime | None = None, limit: int | None = None
+    ) -> list[tuple[datetime, float]]:
+        """When, and after how many seconds in the queue, each take from the queue in ``[since, until)`` happened.
+
+        The one wait-time calculation: the estimate a queued visitor sees, the
+        admin's stats and the dashboard all use it. A conversation queued,
+        released and queued again waits from its latest queueing before each take.
         """
         takes = (
             select(StateChange.id, StateChange.conversation_id, StateChange.created_at)
@@ -28,6 +34,8 @@ class ServiceLevelQueries(Database):
             )
             .order_by(StateChange.id.desc())
         )
+        if until is not None:
+            takes = takes.where(StateChange.created_at < until)
         async with self.transaction() as session:
             taken = (await session.execute(takes if limit is None else takes.limit(limit))).all()
             queued: dict[str, list[tuple[int, datetime]]] = {}
@@ -43,7 +51,7 @@ class ServiceLevelQueries(Database):
         for take in taken:
             before = [at for change_id, at in queued.get(take.conversation_id, []) if change_id < take.id]
             if before:
-                waits.append((take.created_at - before[-1]).total_seconds())
+                waits.append((take.created_at, (take.created_at - before[-1]).total_seconds()))
         return waits
 
     async def had_representative(self, conversation_id: str) -> bool:

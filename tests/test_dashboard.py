@@ -1,0 +1,196 @@
+"""The admin dashboard: ``GET /admin/activity`` against a real server fed by real visitors and representatives, and
+the ``/admin`` page in Chromium (sign-in, charts, CSV, date errors, transcript export, axe-core).
+
+Covers chatbot/admin/dashboard.py, the dashboard queries of chatbot/store/reads.py, and the page.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chatbot.admin import dashboard
+from tests.conftest import Server
+from tests.test_accessibility import assert_accessible
+from tests.test_admin import TOKEN, call
+from tests.test_browser import HEAT_EN, UNKNOWN, Session, browser, chromium
+
+try:
+    from playwright.async_api import Page, expect
+except ImportError:  # test_browser's fixture skips (or fails in CI) without Playwright
+    pass
+
+FIXTURES = (chromium, browser)  # tests/test_browser.py's fixtures, used here by name
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+async def seed(server: Server, visitors, representatives) -> dict[str, str]:
+    """One conversation for each ending, through the protocol: the bot alone, taken after a low-confidence
+    handoff (and rated 4), abandoned in the queue, and still open. Returns their ids by ending."""
+    rep = await representatives(server, "Maria")
+    ids = {}
+    alone = await visitors(server.url)
+    await alone.ask(HEAT_EN)
+    assert (await alone.call("close", {}))["ok"]
+    ids["bot"] = alone.conversation["id"]
+
+    helped = await visitors(server.url)
+    await helped.say(UNKNOWN)
+    await rep.next("queue", lambda q: any(s["id"] == helped.conversation["id"] for s in q))
+    assert (await rep.take(helped.conversation["id"]))["ok"]
+    assert (await rep.say(helped.conversation["id"], "Let me help you with that"))["ok"]
+    assert (await rep.call("close", {"conversation_id": helped.conversation["id"]}))["ok"]
+    assert (await helped.call("rate", {"score": 4}))["ok"]
+    ids["handoff:low_confidence"] = helped.conversation["id"]
+
+    left = await visitors(server.url)
+    await left.say(UNKNOWN)
+    await rep.next("queue", lambda q: any(s["id"] == left.conversation["id"] for s in q))
+    assert (await left.call("close", {}))["ok"]
+    ids["abandoned"] = left.conversation["id"]
+
+    still = await visitors(server.url)
+    await still.ask(HEAT_EN)
+    ids["open"] = still.conversation["id"]
+    return ids
+
+
+# -- the figures ------------------------------------------------------------------
+
+
+async def test_endings_are_mutually_exclusive_and_add_up(server: Server, visitors, representatives) -> None:
+    await seed(server, visitors, representatives)
+    reply = await call(server, "GET", f"/admin/activity?from={today()}&to={today()}")
+    assert reply.status == 200, reply.body
+    figures = reply.body
+    assert figures["conversations"] == 4
+    assert figures["per_day"] == [{"day": today(), "conversations": 4}]
+    counts = {e["ending"]: e["count"] for e in figures["endings"]}
+    assert counts == {"bot": 1, "handoff:low_confidence": 1, "abandoned": 1, "open": 1}
+    assert sum(counts.values()) == figures["conversations"]
+    assert sum(e["share"] for e in figures["endings"]) == pytest.approx(1.0)
+    assert sum(h["conversations"] for h in figures["busiest_hours"]) == 4
+    assert figures["busiest_hours"][datetime.now(UTC).hour]["conversations"] >= 1  # unless the hour just turned
+    assert figures["queue_wait"]["count"] == 1 and figures["queue_wait"]["p50"] >= 0
+    assert figures["first_reply"]["count"] == 1
+    assert figures["first_reply"]["p50"] >= figures["queue_wait"]["p50"]  # the reply came after the take
+    assert figures["csat"]["count"] == 1 and figures["csat"]["average"] == 4
+    assert figures["csat"]["by_representative"] == [{"representative": "Maria", "count": 1, "average": 4.0}]
+    assert figures["unanswered"]["messages"] == 2
+    group = figures["unanswered"]["groups"][0]
+    assert group["count"] == 2 and group["draft"]["id"].startswith("draft_") and "examples:" in group["draft"]["yaml"]
+
+
+async def test_days_before_the_range_are_not_counted(server: Server, visitors) -> None:
+    await (await visitors(server.url)).ask(HEAT_EN)
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    reply = await call(server, "GET", f"/admin/activity?from={yesterday}&to={yesterday}")
+    assert reply.status == 200 and reply.body["conversations"] == 0
+    assert [e["count"] for e in reply.body["endings"]] == [0, 0, 0]  # bot, abandoned, open: shown, empty
+
+
+def test_endings_put_handoffs_between_the_bot_and_abandoned() -> None:
+    shown = dashboard.endings({"open": 1, "handoff:urgent": 2, "bot": 5, "handoff:requested": 2})
+    assert [e["ending"] for e in shown] == ["bot", "handoff:requested", "handoff:urgent", "abandoned", "open"]
+    assert [e["share"] for e in shown] == [0.5, 0.2, 0.2, 0.0, 0.1]
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("from=2026-05-10&to=2026-05-01", "from (2026-05-10) is after to (2026-05-01)"),
+    ("from=2024-01-01&to=2026-01-01", "at most 366"),
+    ("from=yesterday", "from: expected a date like 2026-05-31, got 'yesterday'"),
+    ("to=2026-02-30", "to: expected a date like 2026-05-31"),
+    ("from=20260501", "from: expected a date like 2026-05-31"),
+])
+async def test_a_bad_range_is_a_400_that_says_why(server: Server, query: str, message: str) -> None:
+    reply = await call(server, "GET", "/admin/activity?" + query)
+    assert reply.status == 400
+    assert reply.body["error"]["code"] == "bad_request" and message in reply.body["error"]["message"]
+
+
+async def test_the_figures_need_the_admin_token(server: Server) -> None:
+    assert (await call(server, "GET", "/admin/activity", token=None)).status == 401
+    assert (await call(server, "GET", "/admin/activity", token="wrong")).status == 401
+    page = await call(server, "GET", "/admin", token=None)  # the page itself asks for the token
+    assert page.status == 200 and "Admin token" in page.body
+
+
+def test_the_default_range_is_the_last_30_days() -> None:
+    chosen = dashboard.period({}, today=datetime(2026, 12, 3).date())
+    assert (chosen.first.isoformat(), chosen.last.isoformat(), len(chosen.days())) == ("2026-11-04", "2026-12-03", 30)
+    assert chosen.end - chosen.start == timedelta(days=30)
+
+
+# -- the page in Chromium ----------------------------------------------------------
+
+
+async def sign_in(page: Page, server: Server, token: str = TOKEN) -> None:
+    await page.goto(server.url + "/admin")
+    await page.get_by_label("Admin token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def test_dashboard_draws_every_chart_with_its_figures_and_csv(server: Server, browser: Session,
+                                                                     visitors, representatives) -> None:
+    ids = await seed(server, visitors, representatives)
+    page = await browser.page(1280, 900)
+    await page.goto(server.url + "/admin")
+    await assert_accessible(page, "dashboard sign-in")
+    await sign_in(page, server)
+    await expect(page.locator("#status")).to_have_text(re.compile("^Showing "))
+    await expect(page.locator("canvas[role=img]")).to_have_count(6)
+    await expect(page.locator("#summary")).to_contain_text("4 conversations")
+    endings = page.locator("[data-chart=endings]")
+    await expect(endings.get_by_role("img")).to_have_attribute(
+        "aria-label", re.compile("Answered by the bot alone 25 %.*Handed off: low confidence 25 %"))
+    await assert_accessible(page, "dashboard")
+
+    async with page.expect_download() as started:
+        await endings.get_by_role("button", name=re.compile("Download CSV")).click()
+    saved = await (await started.value).path()
+    text = saved.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == '"Ending","Conversations","Share"'
+    assert '"Abandoned' not in text and '"Handed off, left before a representative took it","1","25 %"' in text
+
+    await page.get_by_text("Draft an intent").first.click()
+    await expect(page.locator(".groups pre").first).to_contain_text("examples:")
+
+    await page.get_by_label("Words in a message").fill("Let me help")
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.locator("#results tbody tr")).to_have_count(1)
+    async with page.expect_download() as started:
+        await page.get_by_role("button", name=re.compile("as text")).click()
+    transcript = (await (await started.value).path()).read_text(encoding="utf-8")
+    assert "Let me help you with that" in transcript and ids["handoff:low_confidence"] in transcript
+    await assert_accessible(page, "dashboard with search results")
+
+
+async def test_dashboard_says_what_is_wrong_with_the_dates(server: Server, browser: Session) -> None:
+    page = await browser.page()
+    await sign_in(page, server)
+    await expect(page.locator("canvas[role=img]")).to_have_count(6)
+    await page.get_by_label("From", exact=True).fill("2026-05-10")
+    await page.get_by_label("To", exact=True).fill("2026-05-01")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.get_by_role("alert").filter(has_text="after")).to_have_text(
+        "from (2026-05-10) is after to (2026-05-01): swap them")
+    await page.get_by_label("From", exact=True).fill("2024-01-01")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.locator("#range-error")).to_contain_text("at most 366")
+
+
+async def test_dashboard_refuses_a_wrong_token_and_remembers_a_good_one(server: Server, browser: Session) -> None:
+    page = await browser.page()
+    await sign_in(page, server, "not-the-token")
+    await expect(page.locator("#sign-in-error")).to_have_text("That token is not valid")
+    await sign_in(page, server)
+    await expect(page.locator("canvas[role=img]")).to_have_count(6)
+    await page.reload()
+    await expect(page.locator("canvas[role=img]")).to_have_count(6)  # the token is kept for the tab
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_label("Admin token")).to_be_focused()
