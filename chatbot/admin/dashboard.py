@@ -22,7 +22,7 @@ from typing import Any
 from chatbot.admin import unanswered
 from chatbot.shared.figures import percentile
 from chatbot.store import Store
-from chatbot.store.reads import Rated, Timed
+from chatbot.store.reads import Daily, Rated
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 366
@@ -85,7 +85,8 @@ def period(query: Mapping[str, str], today: date | None = None) -> Period:
 async def activity(store: Store, when: Period) -> dict[str, Any]:
     """Every figure of the dashboard for ``when``, as JSON."""
     rows = await store.activity(when.start, when.end)
-    waits = await store.timed_take_waits(when.start, when.end)
+    waits = [(at.astimezone(UTC).date().isoformat(), wait) for at, wait in
+             await store.timed_take_waits(when.start, when.end)]
     rated = await store.ratings_since(when.start, when.end)
     found = [u for u in await store.unanswered(when.start) if u.created_at < when.end]
     groups = await asyncio.to_thread(unanswered.group, found)
@@ -117,14 +118,14 @@ def endings(counts: Mapping[str, int]) -> list[dict[str, Any]]:
     ]
 
 
-def _by_day(timed: Iterable[Timed]) -> dict[str, list[float]]:
+def _by_day(timed: Iterable[Daily]) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {}
-    for at, value in timed:
-        found.setdefault(at.astimezone(UTC).date().isoformat(), []).append(value)
+    for day, value in timed:
+        found.setdefault(day, []).append(value)
     return found
 
 
-def _daily_percentiles(timed: Sequence[Timed], days: list[str]) -> dict[str, Any]:
+def _daily_percentiles(timed: Sequence[Daily], days: list[str]) -> dict[str, Any]:
     """p50 and p90 in seconds per day (null on a day with none), and over the whole period."""
     per_day = _by_day(timed)
     everything = [value for _, value in timed]

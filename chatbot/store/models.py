@@ -163,6 +163,9 @@ class StateChange(Base):
     """Every change of a conversation's state, with why and when: the audit trail and the stats' source."""
 
     __tablename__ = "state_changes"
+    # The changes towards a person (queued, agent) by conversation, covering what the dashboard's endings, waits
+    # and first replies read: 0.78 -> 0.29 s for the endings of 100,000 conversations on SQLite (bench/dashboard.py).
+    __table_args__ = (Index("ix_state_changes_to_state", "to_state", "conversation_id", "from_state"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)

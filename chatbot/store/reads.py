@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import aliased
 
 from chatbot.store.base import Database, chunks
 from chatbot.store.models import Agent, Conversation, Message, Reason, State, StateChange
@@ -55,7 +55,7 @@ class Rated:
     agent_name: str | None
 
 
-Timed = tuple[datetime, float]  # when, and a duration in seconds
+Daily = tuple[str, float]  # a UTC day ("2026-12-01") and a duration in seconds
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Activity:
     per_day: dict[str, int]  # "2026-12-01" (UTC) -> conversations started
     per_hour: list[int]  # 24 counts: the UTC hour of day conversations started in
     endings: dict[str, int]
-    first_replies: list[Timed]  # (first queued at, seconds to the first representative message)
+    first_replies: list[Daily]  # (day first queued, seconds to the first representative message)
 
 
 WITH_A_PERSON = (State.QUEUED, State.AGENT)
@@ -150,30 +150,58 @@ class ReadQueries(Database):
 
     async def activity(self, start: datetime, end: datetime) -> Activity:
         """Per day, per hour, how they ended, and time to the first human reply, for conversations started in
-        ``[start, end)``. Counting is done by the database (one pass over the range per figure); only the
-        handed-off conversations come back as rows."""
+        ``[start, end)``. The database does the counting and the arithmetic: what comes back is a few hundred
+        grouped rows and one (day, seconds) pair per conversation a representative answered."""
         started = (Conversation.created_at >= start, Conversation.created_at < end)
         day, hour = self._clock(Conversation.created_at)
         async with self.transaction() as session:
-            per_day = await session.execute(select(day, func.count()).where(*started).group_by(day))
-            per_hour = await session.execute(select(hour, func.count()).where(*started).group_by(hour))
+            clock = await session.execute(select(day, hour, func.count()).where(*started).group_by(day, hour))
+            per_day: dict[str, int] = {}
+            per_hour = [0] * 24
+            for on, at, n in clock:
+                per_day[str(on)] = per_day.get(str(on), 0) + int(n)
+                per_hour[int(at)] += int(n)
             endings = await session.execute(_endings(started))
-            hours = [0] * 24
-            for at, n in per_hour:
-                hours[int(at)] = int(n)
             return Activity(
-                per_day={str(d): int(n) for d, n in per_day},
-                per_hour=hours,
+                per_day=per_day,
+                per_hour=per_hour,
                 endings=_ending_counts(endings.all()),
-                first_replies=await _first_replies(session, started),
+                first_replies=await self._first_replies(session, started),
             )
 
-    def _clock(self, column: InstrumentedAttribute[datetime]) -> tuple[ColumnElement[str], ColumnElement[str]]:
+    def _clock(self, column: Any) -> tuple[ColumnElement[str], ColumnElement[str]]:
         """The UTC day (``2026-12-01``) and hour (``07``) of a time column, in this database's own words."""
         if self.engine.dialect.name == "sqlite":  # stored as "2026-12-01 07:15:00.000000", already UTC
             return func.substr(column, 1, 10), func.substr(column, 12, 2)
         utc = func.timezone("UTC", column)
         return func.to_char(utc, "YYYY-MM-DD"), func.to_char(utc, "HH24")
+
+    def _seconds(self, later: Any, earlier: Any) -> ColumnElement[Any]:
+        """Seconds from ``earlier`` to ``later``, computed by the database."""
+        if self.engine.dialect.name == "sqlite":
+            return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+        return func.extract("epoch", later - earlier)
+
+    async def _first_replies(self, session: AsyncSession, started: tuple[ColumnElement[bool], ...]) -> list[Daily]:
+        """For each conversation started in the range that was queued: the day it first queued, and the seconds
+        until a representative first wrote in it (conversations nobody answered are left out)."""
+        queued = (
+            select(StateChange.conversation_id.label("id"), func.min(StateChange.created_at).label("at"))
+            .join(Conversation, Conversation.id == StateChange.conversation_id)
+            .where(StateChange.to_state == State.QUEUED, *started)
+            .group_by(StateChange.conversation_id)
+            .subquery()
+        )
+        replied = (
+            select(queued.c.id, queued.c.at, func.min(Message.created_at).label("reply"))
+            .join(Message, Message.conversation_id == queued.c.id)
+            .where(Message.sender == "agent", Message.created_at >= queued.c.at)
+            .group_by(queued.c.id, queued.c.at)
+            .subquery()
+        )
+        day, _ = self._clock(replied.c.at)
+        rows = await session.execute(select(day, self._seconds(replied.c.reply, replied.c.at)))
+        return [(str(on), round(float(seconds), 3)) for on, seconds in rows]
 
     async def ratings_since(self, since: datetime, until: datetime | None = None) -> list[Rated]:
         """Ratings given since ``since`` (and before ``until``), each credited to the representative who last
@@ -205,23 +233,38 @@ class ReadQueries(Database):
 
 
 def _endings(started: tuple[ColumnElement[bool], ...]) -> Any:
-    """Conversations counted by (closed?, first handoff reason, ever taken?, told it was out of hours?)."""
+    """Conversations counted by (closed?, first handoff reason, ever taken?, told it was out of hours?).
+
+    The state changes towards a person are summed up once per conversation (a
+    grouped subquery the database joins), not looked up row by row: 0.7 s -> 0.2 s
+    at 100,000 conversations on SQLite (bench/dashboard.py).
+    """
     change = StateChange
-    first_handoff = (
-        select(change.reason)
-        .where(change.conversation_id == Conversation.id, change.from_state == State.BOT,
-               change.to_state.in_(WITH_A_PERSON))
-        .order_by(change.id)
-        .limit(1)
-        .scalar_subquery()
+    to_person = and_(change.from_state == State.BOT, change.to_state.in_(WITH_A_PERSON))
+    handoffs = (
+        select(
+            change.conversation_id.label("id"),
+            func.min(case((to_person, change.id))).label("first_id"),
+            func.max(case((change.to_state == State.AGENT, 1), else_=0)).label("taken"),
+        )
+        .join(Conversation, Conversation.id == change.conversation_id)
+        .where(change.to_state.in_(WITH_A_PERSON), *started)
+        .group_by(change.conversation_id)
+        .subquery()
     )
-    taken = exists().where(change.conversation_id == Conversation.id, change.to_state == State.AGENT)
-    rows = select(
-        case((Conversation.state == State.CLOSED, 1), else_=0).label("closed"),
-        first_handoff.label("reason"),
-        case((taken, 1), else_=0).label("taken"),
-        case((Conversation.after_hours_notice_at.is_not(None), 1), else_=0).label("after_hours"),
-    ).where(*started).subquery()
+    first = aliased(StateChange)
+    rows = (
+        select(
+            case((Conversation.state == State.CLOSED, 1), else_=0).label("closed"),
+            first.reason.label("reason"),
+            func.coalesce(handoffs.c.taken, 0).label("taken"),
+            case((Conversation.after_hours_notice_at.is_not(None), 1), else_=0).label("after_hours"),
+        )
+        .outerjoin(handoffs, handoffs.c.id == Conversation.id)
+        .outerjoin(first, first.id == handoffs.c.first_id)
+        .where(*started)
+        .subquery()
+    )
     return select(rows.c.closed, rows.c.reason, rows.c.taken, rows.c.after_hours, func.count()).group_by(
         rows.c.closed, rows.c.reason, rows.c.taken, rows.c.after_hours)
 
@@ -240,31 +283,6 @@ def _ending_counts(rows: Sequence[Any]) -> dict[str, int]:
             where = f"handoff:{Reason.AFTER_HOURS}" if after_hours else "bot"
         counts[where] = counts.get(where, 0) + int(n)
     return counts
-
-
-async def _first_replies(session: AsyncSession, started: tuple[ColumnElement[bool], ...]) -> list[Timed]:
-    """For each conversation started in the range that was queued: when it first queued, and the seconds until
-    a representative first wrote in it (conversations nobody answered are left out)."""
-    queued = (
-        select(StateChange.conversation_id.label("id"), func.min(StateChange.created_at).label("at"))
-        .join(Conversation, Conversation.id == StateChange.conversation_id)
-        .where(StateChange.to_state == State.QUEUED, *started)
-        .group_by(StateChange.conversation_id)
-        .subquery()
-    )
-    replied = (
-        select(func.min(Message.created_at))
-        .where(Message.conversation_id == queued.c.id, Message.sender == "agent", Message.created_at >= queued.c.at)
-        .scalar_subquery()
-    )
-    rows = await session.execute(select(queued.c.at, replied))
-    return [(_utc(at), (_utc(reply) - _utc(at)).total_seconds()) for at, reply in rows if at and reply]
-
-
-def _utc(moment: datetime | str) -> datetime:
-    """Aggregates (min, max) skip the column's type on SQLite and come back as text; make them UTC datetimes."""
-    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 async def _with_replies(session: AsyncSession, seqs: Sequence[int]) -> list[Unanswered]:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 
-from chatbot.store.base import Database, chunks, rows_changed
+from chatbot.store.base import Database, rows_changed
 from chatbot.store.models import Conversation, State, StateChange, utcnow
 
 
@@ -25,34 +26,24 @@ class ServiceLevelQueries(Database):
         admin's stats and the dashboard all use it. A conversation queued,
         released and queued again waits from its latest queueing before each take.
         """
+        take, queued = aliased(StateChange), aliased(StateChange)
+        latest_queueing = (
+            select(func.max(queued.id))
+            .where(queued.to_state == State.QUEUED, queued.conversation_id == take.conversation_id, queued.id < take.id)
+            .scalar_subquery()
+        )  # one lookup in ix_state_changes_to_state per take
+        queueing = aliased(StateChange)
         takes = (
-            select(StateChange.id, StateChange.conversation_id, StateChange.created_at)
-            .where(
-                StateChange.from_state == State.QUEUED,
-                StateChange.to_state == State.AGENT,
-                StateChange.created_at >= since,
-            )
-            .order_by(StateChange.id.desc())
+            select(take.created_at, queueing.created_at)
+            .join(queueing, queueing.id == latest_queueing)
+            .where(take.from_state == State.QUEUED, take.to_state == State.AGENT, take.created_at >= since)
+            .order_by(take.id.desc())
         )
         if until is not None:
-            takes = takes.where(StateChange.created_at < until)
+            takes = takes.where(take.created_at < until)
         async with self.transaction() as session:
-            taken = (await session.execute(takes if limit is None else takes.limit(limit))).all()
-            queued: dict[str, list[tuple[int, datetime]]] = {}
-            for chunk in chunks(list(dict.fromkeys(row.conversation_id for row in taken))):
-                rows = await session.execute(
-                    select(StateChange.id, StateChange.conversation_id, StateChange.created_at)
-                    .where(StateChange.to_state == State.QUEUED, StateChange.conversation_id.in_(chunk))
-                    .order_by(StateChange.id)
-                )
-                for row in rows:
-                    queued.setdefault(row.conversation_id, []).append((row.id, row.created_at))
-        waits = []
-        for take in taken:
-            before = [at for change_id, at in queued.get(take.conversation_id, []) if change_id < take.id]
-            if before:
-                waits.append((take.created_at, (take.created_at - before[-1]).total_seconds()))
-        return waits
+            rows = await session.execute(takes if limit is None else takes.limit(limit))
+            return [(taken, (taken - waited_from).total_seconds()) for taken, waited_from in rows]
 
     async def had_representative(self, conversation_id: str) -> bool:
         """Whether a representative ever held the conversation (it may have been handed back since)."""
