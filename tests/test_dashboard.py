@@ -64,6 +64,15 @@ async def seed(server: Server, visitors, representatives) -> dict[str, str]:
 
 
 async def test_endings_are_mutually_exclusive_and_add_up(server: Server, visitors, representatives) -> None:
+    await every_figure_of_the_seeded_day(server, visitors, representatives)
+
+
+async def test_the_figures_are_the_same_on_postgresql(make_server, pg_url: str, visitors, representatives) -> None:
+    """The day, the hour and the seconds are each database's own SQL (chatbot/store/reads.py)."""
+    await every_figure_of_the_seeded_day(await make_server(database_url=pg_url), visitors, representatives)
+
+
+async def every_figure_of_the_seeded_day(server: Server, visitors, representatives) -> None:
     await seed(server, visitors, representatives)
     reply = await call(server, "GET", f"/admin/activity?from={today()}&to={today()}")
     assert reply.status == 200, reply.body
