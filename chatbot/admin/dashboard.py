@@ -22,12 +22,13 @@ from typing import Any
 from chatbot.admin import unanswered
 from chatbot.shared.figures import percentile
 from chatbot.store import Store
-from chatbot.store.reads import Daily, Rated
+from chatbot.store.reads import Daily, RatingTotal
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 TOP_GROUPS = 10
+UNANSWERED = 500  # the newest unanswered messages of the range that are grouped (the report's own default: 2,000)
 ENDINGS = {  # the order the chart shows them in; handoff:<reason> entries go between these
     "bot": "Answered by the bot alone",
     "abandoned": "Handed off, left before a representative took it",
@@ -85,10 +86,9 @@ def period(query: Mapping[str, str], today: date | None = None) -> Period:
 async def activity(store: Store, when: Period) -> dict[str, Any]:
     """Every figure of the dashboard for ``when``, as JSON."""
     rows = await store.activity(when.start, when.end)
-    waits = [(at.astimezone(UTC).date().isoformat(), wait) for at, wait in
-             await store.timed_take_waits(when.start, when.end)]
-    rated = await store.ratings_since(when.start, when.end)
-    found = [u for u in await store.unanswered(when.start) if u.created_at < when.end]
+    waits = await store.daily_take_waits(when.start, when.end)
+    rated = await store.rating_totals(when.start, when.end)
+    found = await store.unanswered(when.start, UNANSWERED, when.end)
     groups = await asyncio.to_thread(unanswered.group, found)
     days = when.days()
     return {
@@ -142,25 +142,27 @@ def _rounded(values: Sequence[float], p: float) -> float | None:
     return round(percentile(values, p), 1) if values else None
 
 
-def _average(scores: Sequence[int]) -> float | None:
-    return round(sum(scores) / len(scores), 2) if scores else None
-
-
-def _csat(rated: Sequence[Rated], days: list[str]) -> dict[str, Any]:
+def _csat(totals: Sequence[RatingTotal], days: list[str]) -> dict[str, Any]:
     """Visitors' ratings (1-5): overall, per day given and by the representative credited."""
     per_day: dict[str, list[int]] = {}
     per_person: dict[str, list[int]] = {}
-    for one in rated:
-        per_day.setdefault(one.rated_at.astimezone(UTC).date().isoformat(), []).append(one.rating)
-        per_person.setdefault(one.agent_name or f"(removed {one.agent_id})", []).append(one.rating)
+    for one in totals:
+        for key, into in ((one.day, per_day), (one.agent_name or f"(removed {one.agent_id})", per_person)):
+            count, total = into.get(key, [0, 0])
+            into[key] = [count + one.count, total + one.total]
+    count, total = sum(t.count for t in totals), sum(t.total for t in totals)
     return {
-        "count": len(rated),
-        "average": _average([one.rating for one in rated]),
-        "per_day": [{"day": day, "count": len(per_day.get(day, [])), "average": _average(per_day.get(day, []))}
+        "count": count,
+        "average": _average(count, total),
+        "per_day": [{"day": day, "count": per_day.get(day, [0])[0], "average": _average(*per_day.get(day, [0, 0]))}
                     for day in days],
-        "by_representative": [{"representative": name, "count": len(scores), "average": _average(scores)}
-                              for name, scores in sorted(per_person.items())],
+        "by_representative": [{"representative": name, "count": n, "average": _average(n, total)}
+                              for name, (n, total) in sorted(per_person.items())],
     }
+
+
+def _average(count: int, total: int) -> float | None:
+    return round(total / count, 2) if count else None
 
 
 def _group(group: unanswered.Group, rank: int) -> dict[str, Any]:

@@ -75,6 +75,17 @@ class Activity:
     first_replies: list[Daily]  # (day first queued, seconds to the first representative message)
 
 
+@dataclass(frozen=True)
+class RatingTotal:
+    """The ratings of one UTC day credited to one representative: how many, and their sum."""
+
+    day: str
+    agent_id: str | None
+    agent_name: str | None
+    count: int
+    total: int
+
+
 WITH_A_PERSON = (State.QUEUED, State.AGENT)
 
 
@@ -87,8 +98,9 @@ class ReadQueries(Database):
             )
         return int(queued or 0)
 
-    async def unanswered(self, since: datetime, limit: int = 2000) -> list[Unanswered]:
-        """The newest ``limit`` visitor messages the bot could not answer since ``since``, newest first."""
+    async def unanswered(self, since: datetime, limit: int = 2000, until: datetime | None = None) -> list[Unanswered]:
+        """The newest ``limit`` visitor messages the bot could not answer since ``since`` (and before ``until``),
+        newest first."""
         change = StateChange
         visitor_seq = (
             select(func.max(Message.seq))
@@ -108,6 +120,7 @@ class ReadQueries(Database):
                         change.to_state == State.QUEUED,
                         change.reason == Reason.LOW_CONFIDENCE,
                         change.created_at >= since,
+                        *([change.created_at < until] if until else []),
                     )
                     .order_by(change.created_at.desc())
                     .limit(limit)
@@ -153,7 +166,7 @@ class ReadQueries(Database):
         ``[start, end)``. The database does the counting and the arithmetic: what comes back is a few hundred
         grouped rows and one (day, seconds) pair per conversation a representative answered."""
         started = (Conversation.created_at >= start, Conversation.created_at < end)
-        day, hour = self._clock(Conversation.created_at)
+        day, hour = self.clock(Conversation.created_at)
         async with self.transaction() as session:
             clock = await session.execute(select(day, hour, func.count()).where(*started).group_by(day, hour))
             per_day: dict[str, int] = {}
@@ -168,19 +181,6 @@ class ReadQueries(Database):
                 endings=_ending_counts(endings.all()),
                 first_replies=await self._first_replies(session, started),
             )
-
-    def _clock(self, column: Any) -> tuple[ColumnElement[str], ColumnElement[str]]:
-        """The UTC day (``2026-12-01``) and hour (``07``) of a time column, in this database's own words."""
-        if self.engine.dialect.name == "sqlite":  # stored as "2026-12-01 07:15:00.000000", already UTC
-            return func.substr(column, 1, 10), func.substr(column, 12, 2)
-        utc = func.timezone("UTC", column)
-        return func.to_char(utc, "YYYY-MM-DD"), func.to_char(utc, "HH24")
-
-    def _seconds(self, later: Any, earlier: Any) -> ColumnElement[Any]:
-        """Seconds from ``earlier`` to ``later``, computed by the database."""
-        if self.engine.dialect.name == "sqlite":
-            return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-        return func.extract("epoch", later - earlier)
 
     async def _first_replies(self, session: AsyncSession, started: tuple[ColumnElement[bool], ...]) -> list[Daily]:
         """For each conversation started in the range that was queued: the day it first queued, and the seconds
@@ -199,37 +199,57 @@ class ReadQueries(Database):
             .group_by(queued.c.id, queued.c.at)
             .subquery()
         )
-        day, _ = self._clock(replied.c.at)
-        rows = await session.execute(select(day, self._seconds(replied.c.reply, replied.c.at)))
+        day, _ = self.clock(replied.c.at)
+        rows = await session.execute(select(day, self.seconds(replied.c.reply, replied.c.at)))
         return [(str(on), round(float(seconds), 3)) for on, seconds in rows]
 
-    async def ratings_since(self, since: datetime, until: datetime | None = None) -> list[Rated]:
-        """Ratings given since ``since`` (and before ``until``), each credited to the representative who last
-        took the conversation.
+    async def rating_totals(self, start: datetime, end: datetime) -> list[RatingTotal]:
+        """Ratings given in ``[start, end)`` added up by day and by the representative credited (as
+        ``ratings_since`` credits them): a few rows however many ratings there are."""
+        last_take = _last_takes()
+        day, _ = self.clock(Conversation.rated_at)
+        async with self.transaction() as session:
+            rows = await session.execute(
+                select(day, StateChange.agent_id, Agent.name, func.count(), func.sum(Conversation.rating))
+                .join(last_take, last_take.c.conversation_id == Conversation.id)
+                .join(StateChange, StateChange.id == last_take.c.change_id)
+                .outerjoin(Agent, Agent.id == StateChange.agent_id)
+                .where(Conversation.rating.is_not(None), Conversation.rated_at >= start, Conversation.rated_at < end)
+                .group_by(day, StateChange.agent_id, Agent.name)
+            )
+            return [RatingTotal(str(on), agent_id, name, int(n), int(total or 0))
+                    for on, agent_id, name, n, total in rows]
+
+    async def ratings_since(self, since: datetime) -> list[Rated]:
+        """Ratings given since ``since``, each credited to the representative who last took the conversation.
 
         The conversation's own ``agent_id`` is not enough: a conversation handed
         back to the bot has none, yet the visitor rated the person they talked to.
         """
-        last_take = (
-            select(StateChange.conversation_id, func.max(StateChange.id).label("change_id"))
-            .where(StateChange.to_state == State.AGENT)
-            .group_by(StateChange.conversation_id)
-            .subquery()
-        )
+        last_take = _last_takes()
         async with self.transaction() as session:
             rows = await session.execute(
                 select(Conversation.rating, Conversation.rated_at, StateChange.agent_id, Agent.name)
                 .join(last_take, last_take.c.conversation_id == Conversation.id)
                 .join(StateChange, StateChange.id == last_take.c.change_id)
                 .outerjoin(Agent, Agent.id == StateChange.agent_id)
-                .where(Conversation.rating.is_not(None), Conversation.rated_at >= since,
-                       *([Conversation.rated_at < until] if until else []))
+                .where(Conversation.rating.is_not(None), Conversation.rated_at >= since)
             )
             return [
                 Rated(rating, rated_at, agent_id, name)
                 for rating, rated_at, agent_id, name in rows
                 if rating is not None and rated_at is not None
             ]
+
+
+def _last_takes() -> Any:
+    """Each conversation's latest take by a representative: who a rating is credited to."""
+    return (
+        select(StateChange.conversation_id, func.max(StateChange.id).label("change_id"))
+        .where(StateChange.to_state == State.AGENT)
+        .group_by(StateChange.conversation_id)
+        .subquery()
+    )
 
 
 def _endings(started: tuple[ColumnElement[bool], ...]) -> Any:
