@@ -107,7 +107,12 @@ class Agent(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_state_queued", "state", "queued_at"),)
+    __table_args__ = (
+        Index("ix_conversations_state_queued", "state", "queued_at"),
+        # The dashboard's range of days, covering what its counts read: per day and hour 0.16 -> 0.06 s at 100,000
+        # conversations on SQLite, and a short range no longer reads every row (bench/dashboard.py).
+        Index("ix_conversations_created", "created_at", "state", "after_hours_notice_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
