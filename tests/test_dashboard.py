@@ -1,7 +1,8 @@
 """The admin dashboard: ``GET /admin/activity`` against a real server fed by real visitors and representatives, and
-the ``/admin`` page in Chromium (sign-in, charts, CSV, date errors, transcript export, axe-core).
+the ``/admin`` page in Chromium (sign-in, charts, CSV, date errors, transcript export, the try-it box, the keyboard,
+axe-core).
 
-Covers chatbot/admin/dashboard.py, the dashboard queries of chatbot/store/reads.py, and the page.
+Covers chatbot/admin/dashboard.py, chatbot/admin/tryout.py, the dashboard queries of chatbot/store/, and the page.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatbot.admin import dashboard
+from chatbot.web.app import SERVICE
 from tests.conftest import Server
-from tests.test_accessibility import assert_accessible
+from tests.test_accessibility import assert_accessible, tab_to
 from tests.test_admin import TOKEN, call
 from tests.test_browser import HEAT_EN, UNKNOWN, Session, browser, chromium
 
@@ -203,3 +205,44 @@ async def test_dashboard_refuses_a_wrong_token_and_remembers_a_good_one(server: 
     await expect(page.locator("canvas[role=img]")).to_have_count(6)  # the token is kept for the tab
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_label("Admin token")).to_be_focused()
+
+
+# -- the intents and the try-it box -------------------------------------------------
+
+
+async def test_trying_a_message_says_what_the_running_bot_would_do(server: Server) -> None:
+    listed = await call(server, "GET", "/admin/intents")
+    assert listed.status == 200 and len(listed.body["intents"]) == len(server.app[SERVICE].bot.intents)
+    expected = server.app[SERVICE].bot.reply(HEAT_EN, "en")
+    answered = await call(server, "GET", "/admin/intents/try", params={"text": HEAT_EN})
+    assert answered.status == 200
+    assert (answered.body["intent"], answered.body["handoff_reason"]) == (expected.intent, None)
+    assert answered.body["candidates"][0]["intent"] == expected.intent and answered.body["answer"] == expected.text
+    handed = await call(server, "GET", "/admin/intents/try", params={"text": UNKNOWN})
+    assert handed.body["handoff_reason"] == "low_confidence"
+    for params, message in (({"text": " "}, "text: expected 1 to 500"), ({"text": "x" * 501}, "text: expected"),
+                            ({"text": "hola", "lang": "fr"}, "lang: expected one of en, es")):
+        refused = await call(server, "GET", "/admin/intents/try", params=params)
+        assert refused.status == 400 and message in refused.body["error"]["message"]
+    assert (await call(server, "GET", "/admin/intents/try", token=None, params={"text": "hi"})).status == 401
+
+
+async def test_dashboard_by_keyboard_try_a_message_and_download_a_chart(server: Server, browser: Session) -> None:
+    page = await browser.page()
+    await page.goto(server.url + "/admin")
+    await tab_to(page, page.get_by_label("Admin token"))
+    await page.keyboard.type(TOKEN)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_label("From", exact=True)).to_be_focused()  # focus moves into the dashboard
+    await expect(page.locator("#intents tbody tr")).to_have_count(len(server.app[SERVICE].bot.intents))
+    async with page.expect_download() as started:
+        await tab_to(page, page.get_by_role("button", name="Download CSV: Conversations per day"))
+        await page.keyboard.press("Enter")
+    rows = (await (await started.value).path()).read_text(encoding="utf-8").splitlines()
+    assert rows[0] == '"Day","Conversations"' and len(rows) == 31
+    await tab_to(page, page.get_by_label("Try a message"))
+    await page.keyboard.type(HEAT_EN)
+    await page.keyboard.press("Enter")
+    expected = server.app[SERVICE].bot.reply(HEAT_EN, "en")
+    await expect(page.locator("#try-result")).to_contain_text(f"Answers with {expected.intent}")
+    await assert_accessible(page, "dashboard with a tried message")

@@ -23,8 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
-from chatbot.admin import dashboard, openapi, reports, unanswered
+from chatbot.admin import dashboard, openapi, reports, tryout, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
+from chatbot.bot.intents import LANGUAGES
 from chatbot.chat import transcripts
 from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STORE
 from chatbot.chat.metrics import METRICS
@@ -216,6 +217,21 @@ async def activity(request: web.Request) -> web.Response:
     return web.json_response(await dashboard.activity(request.config_dict[STORE], when))
 
 
+async def list_intents(request: web.Request) -> web.Response:
+    return web.json_response(tryout.intents_json(request.config_dict[SERVICE].bot))
+
+
+async def try_intents(request: web.Request) -> web.Response:
+    """What the running bot would do with ``text`` (``lang`` when the language is unclear); nothing is stored."""
+    text, lang = request.query.get("text", ""), request.query.get("lang", "en")
+    if not 0 < len(text.strip()) <= tryout.MAX_TEXT or "\x00" in text:
+        raise BadParameter(f"text: expected 1 to {tryout.MAX_TEXT} characters of text")
+    if lang not in LANGUAGES:
+        raise BadParameter(f"lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+    bot = request.config_dict[SERVICE].bot  # read per request: a reload replaces the bot
+    return web.json_response(await asyncio.to_thread(tryout.tried, bot, text.strip(), lang))
+
+
 async def list_conversations(request: web.Request) -> web.Response:
     criteria = _search(request.query)
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
@@ -296,6 +312,8 @@ def add_routes(app: web.Application) -> None:
     admin.router.add_get("/unanswered", unanswered_report)
     admin.router.add_get("/stats", stats)
     admin.router.add_get("/activity", activity)
+    admin.router.add_get("/intents", list_intents)
+    admin.router.add_get("/intents/try", try_intents)
     admin.router.add_get("/conversations", list_conversations)
     admin.router.add_get("/conversations/{id}", one_conversation)
     admin.router.add_delete("/conversations/{id}", delete_conversation)

@@ -308,6 +308,31 @@ def _paths() -> dict[str, Any]:
                         {"type": "string", "format": "date"})],
             )
         },
+        "/admin/intents": {
+            "get": _operation(
+                "The running intents: id, file, action, examples per language; and the threshold",
+                _json({"type": _OBJ, "properties": {"threshold": {"type": "number"}, "intents": {
+                    "type": "array", "items": {"type": _OBJ, "properties": {
+                        "id": {"type": "string"}, "file": {"type": "string"}, "action": {"type": ["string", "null"]},
+                        "examples": {"type": _OBJ, "additionalProperties": {"type": "integer"}}}}}}},
+                      "The intents"),
+            )
+        },
+        "/admin/intents/try": {
+            "get": _operation(
+                "What the running bot would do with a message: ranked intents, its choice or handoff, the threshold",
+                _json({"type": _OBJ, "properties": {
+                    "lang": {"type": "string"},
+                    "candidates": {"type": "array", "items": {"type": _OBJ, "properties": {
+                        "intent": {"type": "string"}, "confidence": {"type": "number"}}}},
+                    "intent": {"type": ["string", "null"]}, "confidence": {"type": ["number", "null"]},
+                    "threshold": {"type": "number"}, "handoff_reason": {"type": ["string", "null"]},
+                    "answer": {"type": "string"}}}, "The decision"),
+                [_param("text", "The message, 1 to 500 characters.", {"type": "string", "maxLength": 500}),
+                 _param("lang", "en or es: the language when the text does not say.",
+                        {"type": "string", "enum": ["en", "es"], "default": "en"})],
+            )
+        },
         **_dashboard_page(),
         "/admin/conversations": {
             "get": _operation(

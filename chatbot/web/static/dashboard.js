@@ -19,6 +19,7 @@ Board.prototype.start = function () {
   $("sign-out").addEventListener("click", function () { self.signOut(""); });
   $("range").addEventListener("submit", function (e) { e.preventDefault(); self.load(); });
   $("search").addEventListener("submit", function (e) { e.preventDefault(); self.search(); });
+  $("try").addEventListener("submit", function (e) { e.preventDefault(); self.tryText(); });
   var to = new Date().toISOString().slice(0, 10);
   $("to").value = to;
   $("from").value = new Date(Date.now() - 29 * 86400000).toISOString().slice(0, 10);
@@ -38,6 +39,7 @@ Board.prototype.get = function (path, asText) {
 Board.prototype.signIn = function (token) {
   if (!token) return;
   this.token = token;
+  var self = this;
   this.load().then(function (ok) {
     if (!ok) return;
     stored("sessionStorage", TOKEN_KEY, token);
@@ -45,6 +47,7 @@ Board.prototype.signIn = function (token) {
     $("board").hidden = false;
     $("sign-out").hidden = false;
     $("from").focus();
+    self.intents();
   });
 };
 
@@ -153,6 +156,33 @@ Board.prototype.unanswered = function (report) {
       ])
     ]);
   }));
+};
+
+/** The intents the server runs now, in a table. */
+Board.prototype.intents = function () {
+  this.get("/admin/intents").then(function (found) {
+    $("intents-summary").textContent = "The " + found.intents.length + " intents (threshold " + found.threshold.toFixed(2) + ")";
+    var body = $("intents").querySelector("tbody");
+    body.replaceChildren.apply(body, found.intents.map(function (i) {
+      return el("tr", {}, [el("th", { scope: "row", text: i.id }), el("td", { text: i.file.split("/").pop() }),
+        el("td", { text: i.action || "answers" }), el("td", { class: "number", text: String(i.examples.en || 0) }),
+        el("td", { class: "number", text: String(i.examples.es || 0) })]);
+    }));
+  }, function (error) { $("try-error").textContent = error.message; });
+};
+
+/** What the running bot would do with the message typed: its choice or handoff, and the ranked intents. */
+Board.prototype.tryText = function () {
+  var query = new URLSearchParams({ text: $("try-text").value, lang: $("try-lang").value });
+  this.get("/admin/intents/try?" + query).then(function (r) {
+    $("try-error").textContent = "";
+    var decision = r.handoff_reason
+      ? "Hands off (" + r.handoff_reason.replace(/_/g, " ") + ")" + (r.intent ? " after picking " + r.intent : "")
+      : "Answers with " + r.intent + " (" + Math.round(r.confidence * 100) + " % ≥ threshold " + Math.round(r.threshold * 100) + " %)";
+    $("try-result").replaceChildren(
+      el("p", {}, [el("strong", { text: decision + ": " }), r.answer]),
+      el("ol", {}, r.candidates.map(function (c) { return el("li", { text: c.intent + " " + Math.round(c.confidence * 100) + " %" }); })));
+  }, function (error) { $("try-error").textContent = error.message; });
 };
 
 Board.prototype.search = function () {
