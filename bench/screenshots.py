@@ -95,6 +95,9 @@ async def take_shots(url: str, rep_token: str, out: Path) -> list[Path]:
         await board.get_by_role("button", name="Sign in").click()
         await expect(board.locator("canvas[role=img]")).to_have_count(6)
         await board.locator(".groups details").first.locator("summary").click()
+        await board.get_by_label("Try a message").fill(QUESTION)
+        await board.get_by_role("button", name="Try", exact=True).click()
+        await expect(board.locator("#try-result")).to_contain_text("Answers with")
         await shot(board, "dashboard.png", full_page=True)
         await browser.close()
     return shots
