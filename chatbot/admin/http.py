@@ -25,7 +25,6 @@ from aiohttp import web
 
 from chatbot.admin import dashboard, openapi, reports, tryout, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
-from chatbot.bot.intents import LANGUAGES
 from chatbot.chat import transcripts
 from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STORE
 from chatbot.chat.metrics import METRICS
@@ -223,13 +222,12 @@ async def list_intents(request: web.Request) -> web.Response:
 
 async def try_intents(request: web.Request) -> web.Response:
     """What the running bot would do with ``text`` (``lang`` when the language is unclear); nothing is stored."""
-    text, lang = request.query.get("text", ""), request.query.get("lang", "en")
-    if not 0 < len(text.strip()) <= tryout.MAX_TEXT or "\x00" in text:
-        raise BadParameter(f"text: expected 1 to {tryout.MAX_TEXT} characters of text")
-    if lang not in LANGUAGES:
-        raise BadParameter(f"lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+    try:
+        text, lang = tryout.message(request.query)
+    except ValueError as exc:
+        raise BadParameter(str(exc)) from None
     bot = request.config_dict[SERVICE].bot  # read per request: a reload replaces the bot
-    return web.json_response(await asyncio.to_thread(tryout.tried, bot, text.strip(), lang))
+    return web.json_response(await asyncio.to_thread(tryout.tried, bot, text, lang))
 
 
 async def list_conversations(request: web.Request) -> web.Response:

@@ -10,9 +10,11 @@ Tested in tests/test_dashboard.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chatbot.bot.answers import Bot
+from chatbot.bot.intents import LANGUAGES
 
 MAX_TEXT = 500
 
@@ -27,6 +29,16 @@ def intents_json(bot: Bot) -> dict[str, Any]:
             for intent in sorted(bot.intents.values(), key=lambda i: i.id)
         ],
     }
+
+
+def message(query: Mapping[str, str]) -> tuple[str, str]:
+    """``text`` (stripped) and ``lang`` from the query; ValueError names what is wrong and what is accepted."""
+    text, lang = query.get("text", "").strip(), query.get("lang", "en")
+    if not 0 < len(text) <= MAX_TEXT or "\x00" in text:
+        raise ValueError(f"text: expected 1 to {MAX_TEXT} characters of text")
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang: expected one of {', '.join(LANGUAGES)}, got {lang[:20]!r}")
+    return text, lang
 
 
 def tried(bot: Bot, text: str, lang: str, top: int = 5) -> dict[str, Any]:
