@@ -21,7 +21,19 @@ import pytest
 
 from chatbot.web.app import DESK, STORE
 from tests.conftest import ROOT, Server
-from tests.test_browser import HEAT_EN, PHONE, UNKNOWN, Session, bot_reply, browser, chromium, open_widget, say, sign_in
+from tests.test_browser import (
+    HEAT_EN,
+    HEAT_ES,
+    PHONE,
+    UNKNOWN,
+    Session,
+    bot_reply,
+    browser,
+    chromium,
+    open_widget,
+    say,
+    sign_in,
+)
 
 try:
     from playwright.async_api import Page, expect
@@ -70,6 +82,14 @@ async def test_widget_closed_and_open_have_no_serious_violations(server: Server,
     await say(page, HEAT_EN)
     await expect(page.locator(".chip")).to_have_count(len(bot_reply(server, HEAT_EN, "en").quick_replies))
     await assert_accessible(page, "widget open, with an answer and quick replies")
+
+
+async def test_spanish_widget_open_has_no_serious_violations(server: Server, browser: Session) -> None:
+    page = await browser.page()
+    await open_widget(page, server.url + "/?lang=es", label="Chatee con nosotros")
+    await say(page, HEAT_ES)
+    await expect(page.locator(".msg-bot .text")).to_have_text([bot_reply(server, HEAT_ES, "es").text])
+    await assert_accessible(page, "Spanish widget open, with an answer")
 
 
 async def test_widget_queued_has_no_serious_violations(server: Server, browser: Session, representatives) -> None:
