@@ -65,6 +65,10 @@ async def outcome(visitors: Any, url: str, text: str, lang: str = "en") -> tuple
     ("I would rather not have an operation, what alternatives to surgery are there?", "en",
      "conservative_treatment"),
     ("are there reviews from real patients I can read", "en", "patient_stories"),
+    # a follow-up about the same topic is one question, not two
+    ("¿Qué es la degeneración de la columna y por qué aparece con la edad?", "es", "spinal_degeneration"),
+    # a short clause that looks like the person intent does not hand off a question about a topic
+    ("¿Qué es una hernia de disco y por qué pasa con los años?", "es", "herniated_disc"),
     # figures of speech with a stroke or dying in them
     ("my tennis stroke has suffered since my upper back started aching, what exercises help?", "en", "exercise"),
 ])
