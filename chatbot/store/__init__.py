@@ -23,10 +23,11 @@ from chatbot.store.base import (
 from chatbot.store.history import HistoryQueries
 from chatbot.store.reads import ReadQueries
 from chatbot.store.service_levels import ServiceLevelQueries
+from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, ServiceLevelQueries, ReadQueries):
-    """Conversations, messages, state changes and representatives in one database."""
+class Store(HistoryQueries, AccountQueries, UserQueries, ServiceLevelQueries, ReadQueries):
+    """Conversations, messages, state changes, representatives and staff accounts in one database."""
 
 
 __all__ = [

@@ -1,0 +1,67 @@
+"""Staff accounts: users with the password hashes the caller made (``chatbot/shared/passwords.py``).
+
+Disabling a user or resetting their password ends their sessions (the ``staff_sessions`` table of migration 0005).
+
+Tested in tests/test_users.py, tests/test_migrations.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chatbot.store.base import Database, new_id, rows_changed
+from chatbot.store.models import StaffSession, User, utcnow
+
+
+class UserQueries(Database):
+    async def create_user(self, email: str, name: str, role: str, password_hash: str) -> User:
+        """A new staff account; ValueError if the email is taken."""
+        user = User(id=new_id(), email=email, name=name, role=role, password_hash=password_hash,
+                    disabled=False, created_at=utcnow())
+        try:
+            async with self.transaction() as session:
+                session.add(user)
+        except IntegrityError:
+            raise ValueError(f"a user with the email {email!r} already exists") from None
+        return user
+
+    async def users(self) -> list[User]:
+        async with self.transaction() as session:
+            return list(await session.scalars(select(User).order_by(User.email)))
+
+    async def user_by_email(self, email: str) -> User | None:
+        async with self.transaction() as session:
+            user: User | None = await session.scalar(select(User).where(User.email == email))
+            return user
+
+    async def set_user_disabled(self, email: str, disabled: bool) -> User | None:
+        """Disable (ending every session at once) or enable an account; None if unknown."""
+        async with self.transaction() as session:
+            user = await session.scalar(select(User).where(User.email == email))
+            if user is None:
+                return None
+            user.disabled = disabled
+            if disabled:
+                await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+            return user
+
+    async def set_user_role(self, email: str, role: str) -> tuple[User, str] | None:
+        """Change a role; the user and their previous role, or None if unknown. Open sessions keep going and
+        carry the new role from their next request."""
+        async with self.transaction() as session:
+            user = await session.scalar(select(User).where(User.email == email))
+            if user is None:
+                return None
+            previous, user.role = user.role, role
+            return user, previous
+
+    async def set_user_password(self, email: str, password_hash: str) -> bool:
+        """Replace the password hash and end every session of the user; False if unknown."""
+        async with self.transaction() as session:
+            result = await session.execute(update(User).where(User.email == email).values(password_hash=password_hash))
+            if rows_changed(result) != 1:
+                return False
+            user_id = select(User.id).where(User.email == email).scalar_subquery()
+            await session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+        return True
