@@ -26,11 +26,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Representative:
-    """Who is acting: the signed-in representative."""
+    """Who is acting: the signed-in representative.
+
+    ``token_hash`` is the digest of what they signed in with: their representative token, or their session
+    cookie when ``session`` (a staff account, whose ``role`` then comes from ``users.role``). Token accounts
+    keep what they could always do, a supervisor's reach (docs/security.md).
+    """
 
     id: str
     name: str
-    token_hash: str = field(default="", repr=False, compare=False)  # the digest they signed in with
+    token_hash: str = field(default="", repr=False, compare=False)
+    role: str = "supervisor"
+    session: bool = False
 
 
 class Desk:

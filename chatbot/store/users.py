@@ -1,16 +1,20 @@
-"""Staff accounts: users with the password hashes the caller made (``chatbot/shared/passwords.py``).
+"""Staff accounts and their sessions: users (password hashes made by the caller) and server-side sessions.
 
-Disabling a user or resetting their password ends their sessions (the ``staff_sessions`` table of migration 0005).
+A session's cookie secret is stored only as a SHA-256 digest. ``session_user`` is the one place that decides
+whether a session still holds: not past its absolute expiry, used within the idle limit, its user not
+disabled; using it moves its idle clock.
 
 Tested in tests/test_users.py, tests/test_migrations.py.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chatbot.store.base import Database, new_id, rows_changed
+from chatbot.store.base import Database, new_id, new_token, rows_changed, token_digest
 from chatbot.store.models import StaffSession, User, utcnow
 
 
@@ -65,3 +69,36 @@ class UserQueries(Database):
             user_id = select(User.id).where(User.email == email).scalar_subquery()
             await session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
         return True
+
+    # -- sessions ------------------------------------------------------------
+
+    async def create_staff_session(self, user_id: str, lifetime: timedelta) -> str:
+        """A new session for the user; returns the cookie's secret (stored only as its digest)."""
+        token, now = new_token(), utcnow()
+        async with self.transaction() as session:
+            session.add(StaffSession(token_hash=token_digest(token), user_id=user_id, created_at=now,
+                                     last_seen_at=now, expires_at=now + lifetime))
+        return token
+
+    async def session_user(self, digest: str, idle: timedelta, now: datetime | None = None) -> User | None:
+        """The user whose session has this cookie digest, or None (unknown, idle too long, expired or user
+        disabled); a session found dead is deleted, a live one has its idle clock reset."""
+        now = now or utcnow()
+        async with self.transaction() as session:
+            found = (await session.execute(
+                select(StaffSession, User).join(User, User.id == StaffSession.user_id)
+                .where(StaffSession.token_hash == digest)
+            )).first()
+            if found is None:
+                return None
+            staff_session, user = found
+            if user.disabled or now >= staff_session.expires_at or now - staff_session.last_seen_at >= idle:
+                await session.delete(staff_session)
+                return None
+            staff_session.last_seen_at = now
+            return user
+
+    async def end_staff_session(self, token: str) -> bool:
+        async with self.transaction() as session:
+            result = await session.execute(delete(StaffSession).where(StaffSession.token_hash == token_digest(token)))
+        return rows_changed(result) == 1

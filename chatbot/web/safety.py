@@ -25,7 +25,7 @@ from chatbot.shared.config import Settings
 
 SOCKETIO_PATH = "/socket.io/"
 # Representatives' and operators' areas: used from our own origin only, so never CORS.
-PRIVATE_PREFIXES = ("/admin", "/console", "/metrics")
+PRIVATE_PREFIXES = ("/admin", "/auth", "/console", "/metrics")
 CORS_METHODS = "GET, HEAD"
 CORS_REQUEST_HEADERS = "Authorization"  # the visitor's transcript is fetched with its token in this header
 CORS_EXPOSED_HEADERS = "Content-Disposition"
