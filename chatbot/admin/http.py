@@ -1,7 +1,9 @@
 """The admin HTTP API under ``/admin/``: intent reload, the unanswered report, transcripts, stats.
 
 Every endpoint but the OpenAPI document needs ``Authorization: Bearer
-<CHATBOT_ADMIN_TOKEN>``; with no token configured the API is off (403). One
+<CHATBOT_ADMIN_TOKEN>``, or the session cookie of a staff member whose role is
+admin (``POST /auth/login``); with no token configured and no cookie sent the
+API is off (403). One
 middleware authenticates and turns every refusal into the chat protocol's
 error shape, ``{"error": {"code", "message"}}``: bad input is a 4xx, never a
 500. The routes live in a sub-application so that the middleware covers
@@ -26,9 +28,10 @@ from chatbot.admin import openapi, reports, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
 from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
-from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STORE
+from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STAFF, STORE
 from chatbot.chat.metrics import METRICS
 from chatbot.chat.protocol import iso
+from chatbot.chat.staff import Role, cookie_token
 from chatbot.shared.cluster import Channel
 from chatbot.shared.guard import bearer_token
 from chatbot.store import StoreUnavailable
@@ -43,7 +46,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # ids are hex; anything else cannot na
 _CODES = {
     400: "bad_request",
     401: "unauthorized",
-    403: "admin_disabled",
+    403: "admin_disabled",  # or "forbidden": a staff member whose role is not admin
     404: "not_found",
     405: "method_not_allowed",
     422: "invalid_intents",
@@ -62,8 +65,9 @@ class BadParameter(ValueError):
     """A query parameter the API cannot use; the message names it and says what it accepts."""
 
 
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
-    body = {"error": {"code": _CODES.get(status, "error"), "message": message}}
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None,
+                   code: str | None = None) -> web.Response:
+    body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}}
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -73,9 +77,31 @@ def _token_matches(request: web.Request, token: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
+async def _session_refusal(request: web.Request, cookie: str) -> web.Response | None:
+    """An admin's session cookie is let in; another role's gets 403 ``forbidden``, an ended or forged one 401
+    (counted as a failed sign-in)."""
+    guard = request.config_dict[GUARD]
+    address = guard.request_address(request)
+    if not guard.may_sign_in(address):
+        return error_response(
+            429, "Too many failed sign-ins from your address; wait a minute.", headers={"Retry-After": "60"}
+        )
+    member = await request.config_dict[STAFF].member(cookie)
+    if member is None:
+        await guard.sign_in_failed(address)
+        return error_response(401, "Your session has ended or is not valid; sign in again at POST /auth/login.")
+    if member.role != Role.ADMIN:
+        return error_response(403, f"The admin API is for admins; your role is {member.role}.", code="forbidden")
+    return None
+
+
 async def _refusal(request: web.Request) -> web.Response | None:
     """403 when the admin API is off, 429 while the address is blocked after failed sign-ins, 401 for a
-    missing or wrong token (each counted as a failed sign-in, like a representative's)."""
+    missing or wrong token (each counted as a failed sign-in, like a representative's). Without an
+    ``Authorization`` header, a staff session cookie is checked instead."""
+    cookie = cookie_token(request.cookies)
+    if cookie is not None and "Authorization" not in request.headers:
+        return await _session_refusal(request, cookie)
     token = request.config_dict[SETTINGS].admin_token
     if not token:
         return error_response(403, _DISABLED)
@@ -97,10 +123,10 @@ async def _refusal(request: web.Request) -> web.Response | None:
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    refusal = await _refusal(request)
-    if refusal is not None:
-        return refusal
     try:
+        refusal = await _refusal(request)
+        if refusal is not None:
+            return refusal
         return await handler(request)
     except BadParameter as exc:
         return error_response(400, str(exc))

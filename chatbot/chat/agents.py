@@ -116,7 +116,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         if event in ("connect", "disconnect") or await self._signed_in(args[0]):
             return await super().trigger_event(event, *args)
         self.server.start_background_task(self.disconnect, args[0])
-        return error("unauthorized", "Your sign-in is no longer valid; sign in again.")
+        return error("unauthorized")
 
     async def _signed_in(self, sid: str) -> bool:
         rep = (await self.get_session(sid)).get("rep")
@@ -147,7 +147,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
     @acked
     async def on_watch(self, sid: str, data: Any) -> dict[str, Any]:
         conversation_id = _conversation_id(data)
-        conversation = await self.desk.watch(conversation_id)
+        conversation = await self.desk.watch(await self._rep(sid), conversation_id)
         await self.enter_room(sid, followers_room(conversation_id))
         return ok(conversation=conversation)
 

@@ -17,6 +17,7 @@ from typing import Any
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.lifecycle import Reason, State
 from chatbot.chat.protocol import ChatError, conversation_json, summary_json
+from chatbot.chat.staff import Role
 from chatbot.shared.presence import Presence
 from chatbot.store import NewMessage, Store
 from chatbot.store.models import Conversation, Message
@@ -105,9 +106,14 @@ class Desk:
     async def conversations(self, state: str | None, limit: int) -> list[dict[str, Any]]:
         return await self.service.summaries(await self.store.conversations(state, limit))
 
-    async def watch(self, conversation_id: str) -> dict[str, object]:
-        """The conversation with its history (never its token), to follow without taking it."""
+    async def watch(self, rep: Representative, conversation_id: str) -> dict[str, object]:
+        """The conversation with its history (never its token), to follow without taking it.
+
+        An agent (the role) may not watch a conversation another representative holds: once taken, what the
+        visitor says is for the one who took it and for supervisors."""
         conversation = await self._existing(conversation_id)
+        if rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id:
+            raise ChatError("forbidden", "Agents cannot watch a conversation another representative holds.")
         return self._with_summary(conversation, await self.store.messages(conversation_id))
 
     # -- acting --------------------------------------------------------------
