@@ -1,4 +1,7 @@
-"""The admin HTTP API under ``/admin/``: intent reload, the unanswered report, transcripts, stats.
+"""The admin HTTP API under ``/admin/``: intent reload, the unanswered report, transcripts, stats, the audit trail.
+
+Every read of visitors' words (a conversation, a transcript, a search, the unanswered report) and every
+deletion appends who, what and from where to the audit trail before answering.
 
 Every endpoint but the OpenAPI document needs ``Authorization: Bearer
 <CHATBOT_ADMIN_TOKEN>``, or the session cookie of a staff member whose role is
@@ -36,6 +39,7 @@ from chatbot.shared.cluster import Channel
 from chatbot.shared.guard import bearer_token
 from chatbot.store import StoreUnavailable
 from chatbot.store.history import Search
+from chatbot.store.models import AuditEntry
 
 RELOADER = web.AppKey("reloader", Reloader)
 CHANNEL = web.AppKey("reload_channel", Channel)
@@ -59,6 +63,15 @@ _DISABLED = (
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ACTOR = web.RequestKey("audit_actor", str)
+"""Who the request is, in the audit trail: the admin's email, or ``ADMIN_TOKEN_ACTOR``."""
+ADMIN_TOKEN_ACTOR = "admin-token"
+
+
+async def audit(request: web.Request, action: str, target: str | None = None) -> None:
+    """Append who read or changed what, from where, to the audit trail (``GET /admin/audit``)."""
+    address = request.config_dict[GUARD].request_address(request)
+    await request.config_dict[STORE].append_audit(request[ACTOR], action, target, address)
 
 
 class BadParameter(ValueError):
@@ -92,6 +105,7 @@ async def _session_refusal(request: web.Request, cookie: str) -> web.Response | 
         return error_response(401, "Your session has ended or is not valid; sign in again at POST /auth/login.")
     if member.role != Role.ADMIN:
         return error_response(403, f"The admin API is for admins; your role is {member.role}.", code="forbidden")
+    request[ACTOR] = member.email
     return None
 
 
@@ -118,6 +132,7 @@ async def _refusal(request: web.Request) -> web.Response | None:
             "Send the admin token as 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": 'Bearer realm="chatbot-admin"'},
         )
+    request[ACTOR] = ADMIN_TOKEN_ACTOR
     return None
 
 
@@ -217,6 +232,7 @@ async def unanswered_report(request: web.Request) -> web.Response:
     since = _since(request.query)
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
     found = await request.config_dict[STORE].unanswered(since)
+    await audit(request, "unanswered_read", f"since {iso(since)}")
     groups = await asyncio.to_thread(unanswered.group, found)
     return web.json_response(
         {
@@ -238,6 +254,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
     offset = _int(request.query, "offset", 0, 0, 10**9)
     page = await request.config_dict[STORE].search(criteria, limit, offset)
+    await audit(request, "conversations_searched", request.query_string[:300] or None)
     return web.json_response({**reports.page_json(page), "limit": limit, "offset": offset})
 
 
@@ -264,6 +281,7 @@ async def one_conversation(request: web.Request) -> web.Response:
     as_text = _wants_text(request)
     conversation_id = _conversation_id(request)
     found = await request.config_dict[STORE].history(conversation_id) if conversation_id else None
+    await audit(request, "transcript_read" if as_text else "conversation_read", request.match_info["id"][:300])
     if found is None:
         return error_response(404, _NO_SUCH)
     if as_text:
@@ -276,10 +294,28 @@ async def one_conversation(request: web.Request) -> web.Response:
 async def delete_conversation(request: web.Request) -> web.Response:
     """Erase one conversation with its messages, state changes and transcript file (a visitor's request)."""
     conversation_id = _conversation_id(request)
+    await audit(request, "conversation_deleted", request.match_info["id"][:300])
     if conversation_id is None or not await request.config_dict[STORE].delete_conversations([conversation_id]):
         return error_response(404, _NO_SUCH)
     reports.remove_transcripts(request.config_dict[SERVICE].transcripts_dir, [conversation_id])
     return web.Response(status=204)
+
+
+def audit_json(row: AuditEntry) -> dict[str, Any]:
+    return {"id": row.id, "at": iso(row.at), "actor": row.actor, "action": row.action, "target": row.target,
+            "address": row.address, "hash": row.hash}
+
+
+async def audit_trail(request: web.Request) -> web.Response:
+    """The audit trail, newest first: ``since`` (a duration, default 7d), ``user`` (an email or admin-token)."""
+    since = _since(request.query)
+    user = request.query.get("user")
+    if user is not None and not 0 < len(user) <= 254:
+        raise BadParameter("user: expected an email address or admin-token")
+    limit = _int(request.query, "limit", 100, 1, MAX_LIMIT)
+    rows = await request.config_dict[STORE].audit_rows(since, user.strip().lower() if user else None, limit)
+    await audit(request, "audit_read", request.query_string[:300] or None)
+    return web.json_response({"since": iso(since), "rows": [audit_json(row) for row in rows]})
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -316,5 +352,6 @@ def add_routes(app: web.Application) -> None:
     admin.router.add_get("/conversations", list_conversations)
     admin.router.add_get("/conversations/{id}", one_conversation)
     admin.router.add_delete("/conversations/{id}", delete_conversation)
+    admin.router.add_get("/audit", audit_trail)
     app.router.add_get("/admin/openapi.json", openapi_document)
     app.add_subapp("/admin", admin)

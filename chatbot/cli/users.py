@@ -1,7 +1,8 @@
 """``chatbot users add|list|disable|enable|set-role|reset-password``: staff accounts, from the command line.
 
-A password is read from the terminal without echo (asked twice), or as one line from standard input with
-``--password-stdin`` (for scripts); it never appears in the command line, where ``ps`` and shell history see it.
+Every change is appended to the audit trail (``chatbot audit``). A password is read from the terminal without
+echo (asked twice), or as one line from standard input with ``--password-stdin`` (for scripts); it never appears
+in the command line, where ``ps`` and shell history see it.
 
 Tested in tests/test_users.py.
 """
@@ -20,6 +21,8 @@ from chatbot.chat.staff import Role
 from chatbot.shared import config, passwords
 from chatbot.store import Store, schema
 
+CLI_ACTOR = f"cli:{getpass.getuser()}"
+"""Who changed an account, in the audit trail: the operating-system user who ran the command."""
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -47,6 +50,7 @@ async def _add(store: Store, args: argparse.Namespace) -> int:
         user = await store.create_user(args.email, args.name, args.role, password_hash)
     except ValueError as exc:
         raise Refused(str(exc)) from None
+    await store.append_audit(CLI_ACTOR, "user_added", f"{user.email} as {user.role}")
     print(f"Added {user.role} {user.name} <{user.email}>.")
     return 0
 
@@ -64,6 +68,7 @@ async def _list(store: Store, args: argparse.Namespace) -> int:
 async def _disable(store: Store, args: argparse.Namespace) -> int:
     if await store.set_user_disabled(args.email, True) is None:
         raise Refused(f"no user with the email {args.email!r}")
+    await store.append_audit(CLI_ACTOR, "user_disabled", args.email)
     print(f"Disabled {args.email}: their sessions have ended and they cannot sign in.")
     return 0
 
@@ -71,6 +76,7 @@ async def _disable(store: Store, args: argparse.Namespace) -> int:
 async def _enable(store: Store, args: argparse.Namespace) -> int:
     if await store.set_user_disabled(args.email, False) is None:
         raise Refused(f"no user with the email {args.email!r}")
+    await store.append_audit(CLI_ACTOR, "user_enabled", args.email)
     print(f"Enabled {args.email}.")
     return 0
 
@@ -79,6 +85,7 @@ async def _set_role(store: Store, args: argparse.Namespace) -> int:
     changed = await store.set_user_role(args.email, args.role)
     if changed is None:
         raise Refused(f"no user with the email {args.email!r}")
+    await store.append_audit(CLI_ACTOR, "role_changed", f"{args.email}: {changed[1]} -> {args.role}")
     print(f"{args.email}: {changed[1]} -> {args.role}.")
     return 0
 
@@ -87,6 +94,7 @@ async def _reset_password(store: Store, args: argparse.Namespace) -> int:
     password_hash = _password(args)
     if not await store.set_user_password(args.email, password_hash):
         raise Refused(f"no user with the email {args.email!r}")
+    await store.append_audit(CLI_ACTOR, "password_reset", args.email)
     print(f"New password set for {args.email}; their sessions have ended.")
     return 0
 

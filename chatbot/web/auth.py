@@ -4,7 +4,8 @@ The cookie holds a 256-bit random secret (the database keeps its digest): HttpOn
 SameSite=Strict, so no other site's page can make the browser send it; Secure when the request came over
 https (directly, or through a trusted proxy's ``X-Forwarded-Proto``). A wrong password and an unknown email
 get the same 401 after the same hash work; each failure counts against the address in the guard, shared
-with representative and admin token sign-ins. Passwords and cookies are never logged.
+with representative and admin token sign-ins. Passwords and cookies are never logged; sign-ins, failed
+sign-ins and sign-outs are appended to the audit trail.
 
 Tested in tests/test_staff_sessions.py.
 """
@@ -17,13 +18,15 @@ from typing import Any
 
 from aiohttp import web
 
-from chatbot.chat.keys import GUARD, SETTINGS, STAFF
+from chatbot.chat.keys import GUARD, SETTINGS, STAFF, STORE
 from chatbot.chat.staff import COOKIE, cookie_token
 from chatbot.shared import passwords
 from chatbot.store import StoreUnavailable
 
 MAX_BODY = 4096
 MAX_EMAIL = 254
+ANONYMOUS = "anonymous"
+"""The actor of a failed sign-in in the audit trail: the email typed is not recorded (it may be a password)."""
 log = logging.getLogger(__name__)
 
 
@@ -71,12 +74,15 @@ async def login(request: web.Request) -> web.Response:
         return _error(400, "bad_request", exc.reason)
     except StoreUnavailable:
         return _error(503, "unavailable", "The database did not answer; try again in a few seconds.")
+    store = request.config_dict[STORE]
     if signed_in is None:
         await guard.sign_in_failed(address)
         log.info("failed staff sign-in from %s", address)
+        await store.append_audit(ANONYMOUS, "sign_in_failed", None, address)
         return _error(401, "unauthorized", "Wrong email or password.")
     member, token = signed_in
     log.info("staff sign-in: user %s from %s", member.id, address)
+    await store.append_audit(member.email, "sign_in", None, address)
     response = web.json_response({"ok": True, "user": {"email": member.email, "name": member.name,
                                                         "role": member.role.value}})
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path="/")
@@ -89,7 +95,10 @@ async def logout(request: web.Request) -> web.Response:
     token = cookie_token(request.cookies)
     if token is not None:
         try:
-            await request.config_dict[STAFF].sign_out(token)
+            member = await request.config_dict[STAFF].member(token)
+            if member is not None and await request.config_dict[STAFF].sign_out(token):
+                address = request.config_dict[GUARD].request_address(request)
+                await request.config_dict[STORE].append_audit(member.email, "sign_out", None, address)
         except StoreUnavailable:
             return _error(503, "unavailable", "The database did not answer; try again in a few seconds.")
     response = web.Response(status=204)
