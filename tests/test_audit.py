@@ -16,7 +16,7 @@ from chatbot.chat.staff import COOKIE
 from chatbot.cli.main import main
 from chatbot.store import Store
 from tests.conftest import Server
-from tests.test_staff_sessions import PASSWORD, add_user, login, signed_in
+from tests.test_staff_sessions import PASSWORD, Console, add_user, login, signed_in
 
 TOKEN = {"Authorization": "Bearer test-admin-token"}
 
@@ -127,3 +127,22 @@ async def test_concurrent_appends_stay_one_chain_on_postgresql(pg_url: str) -> N
                 await connection.execute(text("DELETE FROM audit"))
     finally:
         await store.close()
+
+
+async def test_a_representatives_watch_is_recorded_with_who_and_from_where(server: Server, visitors,
+                                                                          representatives) -> None:
+    visitor = await visitors(server.url)
+    await visitor.ask("I want to talk to a person")
+    cid = visitor.conversation["id"]
+    maria = await representatives(server, "Maria")
+    assert (await maria.call("watch", {"conversation_id": cid}))["ok"]
+    await add_user(server, "sam@clinic.example", "supervisor")
+    sam = await Console().open(server.url, await signed_in(server, "sam@clinic.example"))
+    try:
+        assert (await sam.call("watch", {"conversation_id": cid}))["ok"]
+    finally:
+        await sam.disconnect()
+    status, body = await server.get("/admin/audit", headers=TOKEN)
+    watched = [(row["actor"], row["target"], row["address"]) for row in reversed(body["rows"])
+               if row["action"] == "conversation_watched"]
+    assert watched == [("representative:Maria", cid, "127.0.0.1"), ("sam@clinic.example", cid, "127.0.0.1")]

@@ -196,3 +196,30 @@ async def test_logs_hold_no_password_and_no_cookie(server: Server, caplog: pytes
     await (await Console().open(server.url, cookie)).disconnect()
     assert "staff sign-in" in caplog.text
     assert PASSWORD not in caplog.text and cookie not in caplog.text and token_digest(cookie) not in caplog.text
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "https://sub.clinic.example"},
+])
+async def test_state_changes_from_another_sites_page_are_refused(server: Server, headers: dict[str, str]) -> None:
+    await add_user(server, "ada@clinic.example", "admin")
+    cookie = await signed_in(server, "ada@clinic.example")
+    status, body, cookies = await login(server, {"email": "ada@clinic.example", "password": PASSWORD}, headers)
+    assert (status, body["error"]["code"], cookies) == (403, "cross_site", []), "no login from another site"
+    async with aiohttp.ClientSession() as http:
+        with_cookie = {**headers, "Cookie": f"{COOKIE}={cookie}"}
+        async with http.post(server.url + "/admin/intents/reload", headers=with_cookie) as response:
+            assert response.status == 403 and (await response.json())["error"]["code"] == "cross_site"
+        async with http.post(server.url + "/auth/logout", headers=with_cookie) as response:
+            assert response.status == 403
+        async with http.get(server.url + "/admin/stats", headers={"Cookie": f"{COOKIE}={cookie}"}) as response:
+            assert response.status == 200, "the session survived the forged logout"
+
+
+async def test_the_same_sites_pages_and_headless_clients_may_change_state(server: Server) -> None:
+    await add_user(server, "ada@clinic.example", "admin")
+    credentials = {"email": "ada@clinic.example", "password": PASSWORD}
+    for headers in ({"Origin": server.url, "Sec-Fetch-Site": "same-origin"}, {"Origin": server.url}, {}):
+        assert (await login(server, credentials, headers))[0] == 200, headers

@@ -86,7 +86,8 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         member = await self.staff.member(token) if token is not None else None
         if member is None or token is None:
             return None
-        return Representative(member.id, member.name, token_digest(token), role=member.role.value, session=True)
+        return Representative(member.id, member.name, token_digest(token), role=member.role.value, session=True,
+                              email=member.email)
 
     async def _welcome(self, sid: str, rep: Representative) -> None:
         try:
@@ -147,7 +148,8 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
     @acked
     async def on_watch(self, sid: str, data: Any) -> dict[str, Any]:
         conversation_id = _conversation_id(data)
-        conversation = await self.desk.watch(await self._rep(sid), conversation_id)
+        address = (await self.get_session(sid)).get("address", "")
+        conversation = await self.desk.watch(await self._rep(sid), conversation_id, address)
         await self.enter_room(sid, followers_room(conversation_id))
         return ok(conversation=conversation)
 

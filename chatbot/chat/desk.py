@@ -39,6 +39,12 @@ class Representative:
     token_hash: str = field(default="", repr=False, compare=False)
     role: str = "supervisor"
     session: bool = False
+    email: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who they are in the audit trail: a staff account's email, or the token account's name."""
+        return self.email or f"representative:{self.name}"
 
 
 class Desk:
@@ -106,14 +112,16 @@ class Desk:
     async def conversations(self, state: str | None, limit: int) -> list[dict[str, Any]]:
         return await self.service.summaries(await self.store.conversations(state, limit))
 
-    async def watch(self, rep: Representative, conversation_id: str) -> dict[str, object]:
-        """The conversation with its history (never its token), to follow without taking it.
+    async def watch(self, rep: Representative, conversation_id: str, address: str) -> dict[str, object]:
+        """The conversation with its history (never its token), to follow without taking it; the read is
+        appended to the audit trail.
 
         An agent (the role) may not watch a conversation another representative holds: once taken, what the
         visitor says is for the one who took it and for supervisors."""
         conversation = await self._existing(conversation_id)
         if rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id:
             raise ChatError("forbidden", "Agents cannot watch a conversation another representative holds.")
+        await self.store.append_audit(rep.actor, "conversation_watched", conversation_id, address)
         return self._with_summary(conversation, await self.store.messages(conversation_id))
 
     # -- acting --------------------------------------------------------------

@@ -54,6 +54,7 @@ class Staff:
         self.store = store
         self.idle = timedelta(minutes=idle_minutes)
         self._hashing = asyncio.Semaphore(CONCURRENT_HASHES)
+        passwords.dummy_hash()  # made now (once per process), so the first unknown email costs no more than others
 
     async def sign_in(self, email: str, password: str) -> tuple[Member, str] | None:
         """The member and a new session's secret, or None for a wrong password, an unknown email or a disabled

@@ -53,7 +53,8 @@ def hash_password(password: str) -> str:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
+    """What an unknown email is verified against: a real argon2id hash of a password nobody has."""
     return hash_password("a password nobody has, to spend the same time on unknown emails")
 
 
@@ -63,6 +64,6 @@ def verify(stored: str | None, password: str) -> bool:
     if not 0 < len(password) <= MAX_LENGTH:
         return False
     try:
-        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
+        return _hasher.verify(stored or dummy_hash(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
