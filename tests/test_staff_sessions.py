@@ -72,7 +72,9 @@ async def test_login_sets_an_httponly_samesite_strict_cookie(server: Server) -> 
     await add_user(server, "ana@clinic.example", "supervisor")
     status, body, cookies = await login(server, {"email": " Ana@Clinic.example ", "password": PASSWORD})
     assert status == 200
-    assert body == {"ok": True, "user": {"email": "ana@clinic.example", "name": "Ana", "role": "supervisor"}}
+    user_id = (await server.app[STORE].user_by_email("ana@clinic.example")).id
+    assert body == {"ok": True, "user": {"id": user_id, "email": "ana@clinic.example", "name": "Ana",
+                                         "role": "supervisor"}}
     assert len(cookies) == 1 and cookies[0].startswith(f"{COOKIE}=")
     attributes = {part.strip().lower() for part in cookies[0].split(";")[1:]}
     assert {"httponly", "samesite=strict", "path=/"} <= attributes and "secure" not in attributes

@@ -83,7 +83,7 @@ async def login(request: web.Request) -> web.Response:
     member, token = signed_in
     log.info("staff sign-in: user %s from %s", member.id, address)
     await store.append_audit(member.email, "sign_in", None, address)
-    response = web.json_response({"ok": True, "user": {"email": member.email, "name": member.name,
+    response = web.json_response({"ok": True, "user": {"id": member.id, "email": member.email, "name": member.name,
                                                         "role": member.role.value}})
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path="/")
     response.headers["Cache-Control"] = "no-store"
