@@ -1,5 +1,6 @@
 """Roles enforced on the server (chatbot/chat/desk.py's watch, chatbot/admin/http.py's door), one test per
-rule, through real Socket.IO and HTTP clients signed in by their session cookie."""
+rule, through real Socket.IO and HTTP clients signed in by their session cookie; and the same rules on two
+servers sharing PostgreSQL and Redis."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import aiohttp
 from chatbot.chat.staff import COOKIE
 from chatbot.web.app import STORE
 from tests.conftest import Server
+from tests.processes import redis_prefix
 from tests.test_staff_sessions import Console, add_user, signed_in
 
 
@@ -103,3 +105,24 @@ async def test_a_role_change_ends_the_open_consoles_sign_in(server: Server) -> N
         assert (await ana.call("conversations", {}))["error"]["code"] == "unauthorized"
     finally:
         await ana.disconnect()
+
+
+async def test_the_rules_hold_across_two_processes_on_postgresql_and_redis(make_server, pg_url: str, redis_url: str,
+                                                                           visitors, representatives) -> None:
+    shared = {"database_url": pg_url, "redis_url": redis_url, "redis_prefix": redis_prefix()}
+    a, b = await make_server(**shared), await make_server(**shared)
+    cid = await held_by_someone_else(a, visitors, representatives)
+    await add_user(a, "ana@clinic.example", "agent")
+    await add_user(a, "sam@clinic.example", "supervisor")
+    ana = await Console().open(b.url, await signed_in(a, "ana@clinic.example"))  # signed in on a, used on b
+    sam = await Console().open(b.url, await signed_in(a, "sam@clinic.example"))
+    try:
+        assert (await ana.call("watch", {"conversation_id": cid}))["error"]["code"] == "forbidden"
+        assert (await sam.call("watch", {"conversation_id": cid}))["ok"]
+        await a.app[STORE].set_user_role("ana@clinic.example", "supervisor")
+        await a.app[STORE].set_user_disabled("sam@clinic.example", True)
+        assert (await ana.call("watch", {"conversation_id": cid}))["error"]["code"] == "unauthorized"
+        assert (await sam.call("conversations", {}))["error"]["code"] == "unauthorized"
+    finally:
+        await ana.disconnect()
+        await sam.disconnect()
