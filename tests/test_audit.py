@@ -146,3 +146,25 @@ async def test_a_representatives_watch_is_recorded_with_who_and_from_where(serve
     watched = [(row["actor"], row["target"], row["address"]) for row in reversed(body["rows"])
                if row["action"] == "conversation_watched"]
     assert watched == [("representative:Maria", cid, "127.0.0.1"), ("sam@clinic.example", cid, "127.0.0.1")]
+
+
+async def test_reloads_exports_purges_and_deletions_are_recorded(server: Server, visitors, tmp_path: Path) -> None:
+    async with aiohttp.ClientSession() as http, http.post(server.url + "/admin/intents/reload",
+                                                          headers=TOKEN) as response:
+        assert response.status == 200
+    visitor = await visitors(server.url)
+    cid = visitor.conversation["id"]
+    db = ["--database-url", server.settings.database_url, "--transcripts-dir", str(tmp_path / "t")]
+    for argv in (["transcripts", "export", "--since", "1d", "--format", "jsonl", *db],
+                 ["transcripts", "purge", "--older-than", "30d", *db],
+                 ["conversations", "delete", cid, *db]):
+        assert await asyncio.to_thread(main, argv) == 0, argv
+    rows = await actions(server)
+    assert [(actor.split(":")[0], action) for actor, action, _ in rows] == [
+        ("admin-token", "intents_reloaded"),
+        ("cli", "conversations_exported"),
+        ("cli", "conversations_purged"),
+        ("cli", "conversation_deleted"),
+    ]
+    assert rows[1][2].startswith("1 started since ") and rows[2][2].startswith("0 closed before ")
+    assert rows[3][2] == cid

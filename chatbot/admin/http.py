@@ -223,6 +223,8 @@ def reloaded_json(result: Reloaded) -> dict[str, Any]:
 async def reload_intents(request: web.Request) -> web.Response:
     """Validate the intent folder and swap it in; 422 with every problem, leaving the bot as it was."""
     result = await request.config_dict[RELOADER].reload()
+    await audit(request, "intents_reloaded" if result.ok else "intents_reload_refused",
+                f"{result.intents} intents" if result.ok else None)
     if result.ok and CHANNEL in request.config_dict:
         await request.config_dict[CHANNEL].publish()
     return web.json_response(reloaded_json(result), status=200 if result.ok else 422)

@@ -20,9 +20,8 @@ from chatbot.chat.protocol import iso
 from chatbot.chat.staff import Role
 from chatbot.shared import config, passwords
 from chatbot.store import Store, schema
+from chatbot.store.audit import cli_actor
 
-CLI_ACTOR = f"cli:{getpass.getuser()}"
-"""Who changed an account, in the audit trail: the operating-system user who ran the command."""
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
@@ -50,7 +49,7 @@ async def _add(store: Store, args: argparse.Namespace) -> int:
         user = await store.create_user(args.email, args.name, args.role, password_hash)
     except ValueError as exc:
         raise Refused(str(exc)) from None
-    await store.append_audit(CLI_ACTOR, "user_added", f"{user.email} as {user.role}")
+    await store.append_audit(cli_actor(), "user_added", f"{user.email} as {user.role}")
     print(f"Added {user.role} {user.name} <{user.email}>.")
     return 0
 
@@ -68,7 +67,7 @@ async def _list(store: Store, args: argparse.Namespace) -> int:
 async def _disable(store: Store, args: argparse.Namespace) -> int:
     if await store.set_user_disabled(args.email, True) is None:
         raise Refused(f"no user with the email {args.email!r}")
-    await store.append_audit(CLI_ACTOR, "user_disabled", args.email)
+    await store.append_audit(cli_actor(), "user_disabled", args.email)
     print(f"Disabled {args.email}: their sessions have ended and they cannot sign in.")
     return 0
 
@@ -76,7 +75,7 @@ async def _disable(store: Store, args: argparse.Namespace) -> int:
 async def _enable(store: Store, args: argparse.Namespace) -> int:
     if await store.set_user_disabled(args.email, False) is None:
         raise Refused(f"no user with the email {args.email!r}")
-    await store.append_audit(CLI_ACTOR, "user_enabled", args.email)
+    await store.append_audit(cli_actor(), "user_enabled", args.email)
     print(f"Enabled {args.email}.")
     return 0
 
@@ -85,7 +84,7 @@ async def _set_role(store: Store, args: argparse.Namespace) -> int:
     changed = await store.set_user_role(args.email, args.role)
     if changed is None:
         raise Refused(f"no user with the email {args.email!r}")
-    await store.append_audit(CLI_ACTOR, "role_changed", f"{args.email}: {changed[1]} -> {args.role}")
+    await store.append_audit(cli_actor(), "role_changed", f"{args.email}: {changed[1]} -> {args.role}")
     print(f"{args.email}: {changed[1]} -> {args.role}.")
     return 0
 
@@ -94,7 +93,7 @@ async def _reset_password(store: Store, args: argparse.Namespace) -> int:
     password_hash = _password(args)
     if not await store.set_user_password(args.email, password_hash):
         raise Refused(f"no user with the email {args.email!r}")
-    await store.append_audit(CLI_ACTOR, "password_reset", args.email)
+    await store.append_audit(cli_actor(), "password_reset", args.email)
     print(f"New password set for {args.email}; their sessions have ended.")
     return 0
 

@@ -11,6 +11,7 @@ Tested in tests/test_audit.py.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ from chatbot.store.models import AuditEntry, utcnow
 GENESIS = "0" * 64
 RETRIES = 20
 PAGE = 1000
+
+
+def cli_actor() -> str:
+    """Who a command-line change or read is, in the trail: the operating-system user who ran it."""
+    return f"cli:{getpass.getuser()}"
 
 
 def chain_hash(prev_hash: str, at: datetime, actor: str, action: str, target: str | None, address: str | None) -> str:
