@@ -5,10 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.package-lock.json
-BUNDLES := build/web/widget.js build/web/console.js
+BUNDLES := build/web/widget.js build/web/console.js build/web/dashboard.js
 SCRIPT_SOURCES := $(wildcard chatbot/web/static/*.js) chatbot/web/static/widget.css
 
-.PHONY: run test check lint fuzz bench clean
+.PHONY: run test check lint fuzz bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt requirements-model.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ bench: $(STAMP)
 	$(PY) bench/load.py $(BENCH_LOAD)
 	$(PY) bench/idle.py $(BENCH_IDLE)
 	$(PY) bench/reply_cost.py
+
+# PNGs of the widget, the console and the dashboard for the docs, over a seeded database (bench/screenshots.py).
+screenshots: $(STAMP) $(BUNDLES)
+	$(PY) bench/screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info .pytest_cache .hypothesis

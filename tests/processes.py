@@ -46,7 +46,10 @@ class ServerProcess:
         )
         return self
 
-    async def ready(self, timeout: float = 30.0) -> ServerProcess:
+    async def ready(self, timeout: float = 90.0) -> ServerProcess:
+        """Wait for /healthz. A start builds the bot (two matchers a language, the sentence encoder, the sentence
+        classifiers): a few seconds alone, 30 s and more with three servers starting at once beside two test
+        workers on a 2-core CI machine."""
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:

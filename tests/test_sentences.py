@@ -23,6 +23,7 @@ def test_two_questions_in_one_sentence_are_split_where_the_second_starts() -> No
 def test_questions_without_a_question_mark_are_recognised() -> None:
     assert asks("what is a cortisone shot") and asks("i was wondering about seminars")
     assert asks("quisiera saber el horario")
+    assert asks("my husband wants to know if the seminar costs anything") and asks("mi esposo quiere saber el horario")
     assert not asks("my back hurts every day.") and not asks("gracias")
 
 

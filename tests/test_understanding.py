@@ -22,7 +22,7 @@ from tests.conftest import ROOT, Server
 sys.path.insert(0, str(ROOT / "bench"))
 from understanding import HELD_OUT, SET_DIR, Case, load_set  # noqa: E402
 
-FLOORS = {"answer": 0.89, "handoff": 0.89, "urgent": 0.99}
+FLOORS = {"answer": 0.91, "handoff": 0.91, "urgent": 0.99}
 """Below what the set scored when these floors were set (docs/understanding.md): room for noise, none for a slide."""
 MAX_FALSE_ALARMS = 0.02
 """Of the set's non-urgent entries, which are adversarial on purpose (near misses, denials, figures of speech): 6 of
@@ -65,6 +65,10 @@ async def outcome(visitors: Any, url: str, text: str, lang: str = "en") -> tuple
     ("I would rather not have an operation, what alternatives to surgery are there?", "en",
      "conservative_treatment"),
     ("are there reviews from real patients I can read", "en", "patient_stories"),
+    # a follow-up about the same topic is one question, not two
+    ("¿Qué es la degeneración de la columna y por qué aparece con la edad?", "es", "spinal_degeneration"),
+    # a short clause that looks like the person intent does not hand off a question about a topic
+    ("¿Qué es una hernia de disco y por qué pasa con los años?", "es", "herniated_disc"),
     # figures of speech with a stroke or dying in them
     ("my tennis stroke has suffered since my upper back started aching, what exercises help?", "en", "exercise"),
 ])

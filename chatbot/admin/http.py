@@ -1,4 +1,6 @@
-"""The admin HTTP API under ``/admin/``: intent reload, the unanswered report, transcripts, stats, the audit trail.
+"""The admin HTTP API under ``/admin/``: intent reload, the unanswered report, transcripts, stats, the dashboard's
+figures (the dashboard page itself, ``/admin``, is served by ``chatbot/web/pages.py`` and asks for the token), the
+audit trail.
 
 Every read of visitors' words (a conversation, a transcript, a search, the unanswered report) and every
 deletion appends who, what and from where to the audit trail before answering.
@@ -12,7 +14,7 @@ error shape, ``{"error": {"code", "message"}}``: bad input is a 4xx, never a
 500. The routes live in a sub-application so that the middleware covers
 ``/admin/`` and nothing else.
 
-Tested in tests/test_admin.py.
+Tested in tests/test_admin.py, tests/test_dashboard.py.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chatbot.admin import openapi, reports, unanswered
+from chatbot.admin import dashboard, openapi, reports, tryout, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
 from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
@@ -251,6 +253,29 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response(figures.as_json())
 
 
+async def activity(request: web.Request) -> web.Response:
+    """The dashboard's figures for ``from``..``to`` (whole UTC days); a bad range is a 400 saying why."""
+    try:
+        when = dashboard.period(request.query)
+    except ValueError as exc:
+        raise BadParameter(str(exc)) from None
+    return web.json_response(await dashboard.activity(request.config_dict[STORE], when))
+
+
+async def list_intents(request: web.Request) -> web.Response:
+    return web.json_response(tryout.intents_json(request.config_dict[SERVICE].bot))
+
+
+async def try_intents(request: web.Request) -> web.Response:
+    """What the running bot would do with ``text`` (``lang`` when the language is unclear); nothing is stored."""
+    try:
+        text, lang = tryout.message(request.query)
+    except ValueError as exc:
+        raise BadParameter(str(exc)) from None
+    bot = request.config_dict[SERVICE].bot  # read per request: a reload replaces the bot
+    return web.json_response(await asyncio.to_thread(tryout.tried, bot, text, lang))
+
+
 async def list_conversations(request: web.Request) -> web.Response:
     criteria = _search(request.query)
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
@@ -351,6 +376,9 @@ def add_routes(app: web.Application) -> None:
     admin.router.add_post("/intents/reload", reload_intents)
     admin.router.add_get("/unanswered", unanswered_report)
     admin.router.add_get("/stats", stats)
+    admin.router.add_get("/activity", activity)
+    admin.router.add_get("/intents", list_intents)
+    admin.router.add_get("/intents/try", try_intents)
     admin.router.add_get("/conversations", list_conversations)
     admin.router.add_get("/conversations/{id}", one_conversation)
     admin.router.add_delete("/conversations/{id}", delete_conversation)

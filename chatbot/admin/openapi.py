@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatbot.admin.dashboard import MAX_DAYS
 from chatbot.admin.reports import MAX_DURATION, STATES
 
 _OBJ = "object"
@@ -35,6 +36,21 @@ _SINCE = _param(
 )
 _LIMIT = _param("limit", "How many items to return.", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
 _ID = _param("id", "The conversation's id.", {"type": "string"}, where="path")
+
+def _daily(**fields: str | list[str]) -> dict[str, Any]:
+    """An array with one object per day of the range: ``day`` and ``fields`` (name -> JSON type)."""
+    properties = {"day": {"type": "string", "format": "date"}, **{k: {"type": v} for k, v in fields.items()}}
+    return {"type": "array", "items": {"type": _OBJ, "properties": properties}}
+
+
+_PERCENTILES = {
+    "type": _OBJ,
+    "description": "seconds: p50 and p90 over the range and per day (null on a day with none)",
+    "properties": {"count": {"type": "integer"}, "p50": {"type": ["number", "null"]},
+                   "p90": {"type": ["number", "null"]},
+                   "per_day": _daily(count="integer", p50=["number", "null"], p90=["number", "null"])},
+}
+
 
 def _rating_group(key: str) -> dict[str, Any]:
     properties = {key: {"type": "string"}, "count": {"type": "integer"}, "average": {"type": "number"}}
@@ -133,6 +149,47 @@ _SCHEMAS: dict[str, Any] = {
                     "average": {"type": ["number", "null"]},
                     "by_representative": {"type": "array", "items": _rating_group("representative")},
                     "by_week": {"type": "array", "items": _rating_group("week")},
+                },
+            },
+        },
+    },
+    "Activity": {
+        "type": _OBJ,
+        "description": "The dashboard's figures for conversations started from `from` to `to` (UTC days)",
+        "properties": {
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "conversations": {"type": "integer", "description": "started in the range"},
+            "per_day": _daily(conversations="integer"),
+            "endings": {
+                "type": "array",
+                "description": "where each conversation ended, mutually exclusive: the counts add up to "
+                "`conversations` and the shares to 1. `bot` (the bot alone), `handoff:<reason>` (a representative "
+                "took it; the first handoff's reason), `abandoned` (handed off, ended before anyone took it), "
+                "`open` (not ended yet)",
+                "items": {"type": _OBJ, "properties": {"ending": {"type": "string"}, "label": {"type": "string"},
+                                                       "count": {"type": "integer"}, "share": {"type": "number"}}},
+            },
+            "queue_wait": {**_PERCENTILES, "description": "from queued to taken, by the day of the take"},
+            "first_reply": {**_PERCENTILES,
+                            "description": "from first queued to a representative's first message, by the day queued"},
+            "csat": {
+                "type": _OBJ,
+                "properties": {"count": {"type": "integer"}, "average": {"type": ["number", "null"]},
+                               "per_day": _daily(count="integer", average=["number", "null"]),
+                               "by_representative": {"type": "array", "items": _rating_group("representative")}},
+            },
+            "busiest_hours": {"type": "array", "description": "24 items: conversations started per UTC hour",
+                              "items": {"type": _OBJ, "properties": {"hour": {"type": "integer"},
+                                                                     "conversations": {"type": "integer"}}}},
+            "unanswered": {
+                "type": _OBJ,
+                "properties": {
+                    "messages": {"type": "integer"},
+                    "groups": {"type": "array", "items": {"allOf": [_ref("Group"), {"type": _OBJ, "properties": {
+                        "rank": {"type": "integer"},
+                        "draft": {"type": _OBJ, "properties": {"id": {"type": "string"}, "yaml": {"type": "string"}},
+                                  "description": "a draft intent file for the group (docs/admin.md)"}}}]}},
                 },
             },
         },
@@ -240,6 +297,43 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/admin/stats": {"get": _operation("Figures for the period", _json(_ref("Stats"), "The figures"), [_SINCE])},
+        "/admin/activity": {
+            "get": _operation(
+                "The dashboard's figures for a range of whole UTC days; reversed, malformed or longer than "
+                f"{MAX_DAYS} days: 400",
+                _json(_ref("Activity"), "The figures"),
+                [_param("from", "First day, YYYY-MM-DD (default: 29 days before `to`).",
+                        {"type": "string", "format": "date"}),
+                 _param("to", "Last day, included, YYYY-MM-DD (default: today, UTC).",
+                        {"type": "string", "format": "date"})],
+            )
+        },
+        "/admin/intents": {
+            "get": _operation(
+                "The running intents: id, file, action, examples per language; and the threshold",
+                _json({"type": _OBJ, "properties": {"threshold": {"type": "number"}, "intents": {
+                    "type": "array", "items": {"type": _OBJ, "properties": {
+                        "id": {"type": "string"}, "file": {"type": "string"}, "action": {"type": ["string", "null"]},
+                        "examples": {"type": _OBJ, "additionalProperties": {"type": "integer"}}}}}}},
+                      "The intents"),
+            )
+        },
+        "/admin/intents/try": {
+            "get": _operation(
+                "What the running bot would do with a message: ranked intents, its choice or handoff, the threshold",
+                _json({"type": _OBJ, "properties": {
+                    "lang": {"type": "string"},
+                    "candidates": {"type": "array", "items": {"type": _OBJ, "properties": {
+                        "intent": {"type": "string"}, "confidence": {"type": "number"}}}},
+                    "intent": {"type": ["string", "null"]}, "confidence": {"type": ["number", "null"]},
+                    "threshold": {"type": "number"}, "handoff_reason": {"type": ["string", "null"]},
+                    "answer": {"type": "string"}}}, "The decision"),
+                [_param("text", "The message, 1 to 500 characters.", {"type": "string", "maxLength": 500}),
+                 _param("lang", "en or es: the language when the text does not say.",
+                        {"type": "string", "enum": ["en", "es"], "default": "en"})],
+            )
+        },
+        **_dashboard_page(),
         "/admin/conversations": {
             "get": _operation(
                 "Search conversations, newest first, paginated", _json(page, "One page"), conversations_params
@@ -270,6 +364,21 @@ def _paths() -> dict[str, Any]:
         "/admin/openapi.json": {
             "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}
         },
+    }
+
+
+def _dashboard_page() -> dict[str, Any]:
+    """The dashboard page and its files: no token needed to load them, the page asks for it (docs/admin.md)."""
+    files = {
+        "/admin": ("The admin dashboard (HTML)", "text/html"),
+        "/admin/dashboard.js": ("The dashboard's script", "application/javascript"),
+        "/admin/dashboard.js.map": ("Its source map", "application/json"),
+        "/admin/dashboard.css": ("Its style sheet", "text/css"),
+    }
+    return {
+        path: {"get": {"summary": summary, "security": [], "responses": {
+            "200": {"description": summary, "content": {media: {"schema": {"type": "string"}}}}}}}
+        for path, (summary, media) in files.items()
     }
 
 

@@ -60,6 +60,9 @@ MAX_ANSWERS = 2
 SECOND_ANSWER_CONFIDENCE = 0.6
 """How sure the whole message's ranking must be of each of two intents before a reply answers both (the development
 set's two-question messages: 0.68 at the lowest; same-topic follow-ups read as two: 0.58 and below)."""
+EACH_OF_TWO_CONFIDENCE = 0.97
+"""And how sure each question's own ranking must be: the development set's two-question messages rank each of their
+questions at 0.97 or more; a story's aside or a follow-up ("and why does it happen with age?") ranks lower."""
 _HANDOFF = {
     "pricing": {
         "en": "I can't give prices, costs or insurance details in this chat, so I'm bringing in a member of our team "
@@ -182,6 +185,7 @@ class Bot:
     def _answer(self, text: str, lang: str, candidates: tuple[Candidate, ...]) -> Reply:
         """The confident intents of the sentences that ask something, else of the whole message."""
         asked = [ranked[0] for unit in questions(text) if (ranked := self._top(unit, text, lang, candidates))]
+        asked = [c for c in asked if self._counts(c, candidates)]
         confident = [c for c in asked if c.confidence >= self.threshold]
         whole = candidates[0] if candidates else None
         if not confident and whole is not None and whole.confidence >= self.threshold:
@@ -206,6 +210,14 @@ class Bot:
             intents=tuple(c.intent for c in chosen) if len(chosen) > 1 else (),
         )
 
+    def _counts(self, asked: Candidate, whole: tuple[Candidate, ...]) -> bool:
+        """A question's intent counts, except the person intent when the whole message is about something else.
+
+        A short clause has few words to go on ("y por qué pasa con los años?" looked like "pásame con una
+        persona"); a wish for a person in any wording is the request reader's, which reads every sentence.
+        """
+        return self.intents[asked.intent].action != "handoff" or (bool(whole) and whole[0].intent == asked.intent)
+
     def _top(self, unit: str, text: str, lang: str, whole: tuple[Candidate, ...]) -> Sequence[Candidate]:
         """The unit's best intent; a one-question message is its own unit, already ranked as a whole."""
         return whole[:1] if unit == text.strip() else self.rank(unit, lang, k=1)
@@ -222,10 +234,13 @@ class Bot:
         if handoff is not None:
             return [handoff]
         topical = [c for c in confident if c.intent not in _SOCIAL] or confident[:1]
-        first = topical[0]
+        first = max(topical, key=lambda c: c.confidence)  # the first of the surest: a story's stray question loses
         both = {c.intent for c in whole[:MAX_ANSWERS] if c.confidence >= SECOND_ANSWER_CONFIDENCE}
-        second = next((c for c in topical if c.intent != first.intent and {first.intent, c.intent} <= both), None)
-        return [first] if second is None else [first, second]
+        second = next((c for c in topical if c.intent != first.intent and {first.intent, c.intent} <= both
+                       and min(c.confidence, first.confidence) >= EACH_OF_TWO_CONFIDENCE), None)
+        if second is None:
+            return [first]
+        return [first, second] if topical.index(first) < topical.index(second) else [second, first]
 
     def suggestions(self, reply: Reply) -> list[Suggestion]:
         """The approved answers behind a reply's top intents, for a representative to send in one click."""

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, event, text
+from sqlalchemy import ColumnElement, CursorResult, Result, event, func, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -151,6 +151,20 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    def clock(self, column: Any) -> tuple[ColumnElement[str], ColumnElement[str]]:
+        """The UTC day (``2026-12-01``) and hour (``07``) of a time column, in this database's own words, so that
+        reports group by day in the database rather than in Python."""
+        if self.engine.dialect.name == "sqlite":  # stored as "2026-12-01 07:15:00.000000", already UTC
+            return func.substr(column, 1, 10), func.substr(column, 12, 2)
+        utc = func.timezone("UTC", column)
+        return func.to_char(utc, "YYYY-MM-DD"), func.to_char(utc, "HH24")
+
+    def seconds(self, later: Any, earlier: Any) -> ColumnElement[Any]:
+        """Seconds from ``earlier`` to ``later``, computed by the database."""
+        if self.engine.dialect.name == "sqlite":
+            return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+        return func.extract("epoch", later - earlier)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -107,7 +107,12 @@ class Agent(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_state_queued", "state", "queued_at"),)
+    __table_args__ = (
+        Index("ix_conversations_state_queued", "state", "queued_at"),
+        # The dashboard's range of days, covering what its counts read: per day and hour 0.16 -> 0.06 s at 100,000
+        # conversations on SQLite, and a short range no longer reads every row (bench/dashboard.py).
+        Index("ix_conversations_created", "created_at", "state", "after_hours_notice_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -163,6 +168,9 @@ class StateChange(Base):
     """Every change of a conversation's state, with why and when: the audit trail and the stats' source."""
 
     __tablename__ = "state_changes"
+    # The changes towards a person (queued, agent) by conversation, covering what the dashboard's endings, waits
+    # and first replies read: 0.78 -> 0.29 s for the endings of 100,000 conversations on SQLite (bench/dashboard.py).
+    __table_args__ = (Index("ix_state_changes_to_state", "to_state", "conversation_id", "from_state"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)

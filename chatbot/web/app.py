@@ -159,9 +159,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/transcript", visitor_transcript)
     add_metrics_route(app, metrics)
+    pages.add_routes(app)  # first: its /admin page must win over the /admin/ sub-application's prefix
     admin.add_routes(app)
     auth.add_routes(app)
-    pages.add_routes(app)
     web_safety.install(app, settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_background_tasks)

@@ -1,4 +1,5 @@
-"""The browser side: the demo page at ``/``, the embeddable ``/widget.js`` and the console at ``/console``.
+"""The browser side: the demo page at ``/``, the embeddable ``/widget.js``, the console at ``/console`` and the admin
+dashboard at ``/admin``.
 
 The scripts are ES modules in ``static/`` that esbuild (``npm run build``, which
 ``make`` runs) bundles with the official Socket.IO client into ``build/web/``:
@@ -11,7 +12,7 @@ Security headers, the pages' Content-Security-Policy and CORS (which lets a
 site load ``/widget.js`` with ``integrity`` + ``crossorigin``) are not set
 here: ``chatbot/web/safety.py`` decides them for every response.
 
-Tested in tests/test_browser.py.
+Tested in tests/test_browser.py, tests/test_accessibility.py, tests/test_dashboard.py.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: chatbot/web/pages.py -> .
 BUNDLES = ROOT / "build" / "web"  # written by `npm run build` (package.json)
-SCRIPTS = {"/widget.js": "widget.js", "/console/console.js": "console.js"}  # path -> bundle (and its .map)
+SCRIPTS = {"/widget.js": "widget.js", "/console/console.js": "console.js",  # path -> bundle (and its .map)
+           "/admin/dashboard.js": "dashboard.js"}
 
 JAVASCRIPT = "application/javascript; charset=utf-8"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -107,6 +109,8 @@ def _files() -> dict[str, Asset]:
         "/demo.css": Asset.of((STATIC / "demo.css").read_bytes(), "text/css; charset=utf-8"),
         "/console": Asset.of((STATIC / "console.html").read_bytes(), html),
         "/console/console.css": Asset.of((STATIC / "console.css").read_bytes(), "text/css; charset=utf-8"),
+        "/admin": Asset.of((STATIC / "dashboard.html").read_bytes(), html),
+        "/admin/dashboard.css": Asset.of((STATIC / "dashboard.css").read_bytes(), "text/css; charset=utf-8"),
     }
 
 
@@ -179,13 +183,15 @@ def _canned(store: web.AppKey[Store], service: web.AppKey[ConversationService]) 
 
 
 def add_routes(app: web.Application) -> None:
-    """Register the demo page, the widget, the console and its canned answers on ``app``."""
+    """Register the demo page, the widget, the console and its canned answers, and the dashboard page on ``app``."""
     files = _files()
     scripts = _scripts()
     app.router.add_get("/", _demo(files["/"], files["/?lang=es"]))
     app.router.add_get("/demo.css", _serve(files["/demo.css"]))
     app.router.add_get("/console", _serve(files["/console"]))
     app.router.add_get("/console/console.css", _serve(files["/console/console.css"]))
+    app.router.add_get("/admin", _serve(files["/admin"]))  # before the /admin/ API: the page asks for the token
+    app.router.add_get("/admin/dashboard.css", _serve(files["/admin/dashboard.css"]))
     for path in (*SCRIPTS, *(path + ".map" for path in SCRIPTS)):
         app.router.add_get(path, _script(path, scripts.get(path)))
     app.router.add_get("/console/me.json", _me(STORE))

@@ -24,11 +24,12 @@ _QUESTION_WORDS = (
 )
 _ASKING = re.compile(
     rf"^\W*(?:(?:and|also|so|ok|okay|well|but|oh|y|entonces|pues|bueno|pero|tambien|también)\s+)?(?:{_QUESTION_WORDS})\b"
-    r"|\b(?:i (?:want|would like|d like|need|wanted) to know|i was wondering|wondering|tell me|let me know|"
+    r"|\b(?:(?:want|wants|wanted|would like|d like|need|needs) to know|i was wondering|wondering|tell me|let me know|"
     r"(?:i have|i've got|quick|one more|another) question|question for you|"
     r"quer[ií]a (?:saber|preguntar)|tengo una (?:pregunta|duda|consulta)|una (?:pregunta|duda|consulta)|"
     r"explain|info on|information (?:on|about)|any (?:advice|tips|info)|i need (?:help|info|information)|"
-    r"quiero saber|quisiera saber|me gustaria saber|me gustaría saber|necesito saber|explique|expliqueme|"
+    r"quiero saber|quiere saber|quieren saber|quisiera saber|me gustaria saber|me gustaría saber|necesito saber|"
+    r"explique|expliqueme|"
     r"expl[ií]quenme|d[ií]game|digame|informaci[oó]n sobre|info sobre)\b",
     re.IGNORECASE,
 )

@@ -19,10 +19,12 @@ Tab.prototype.build = function () {
   this.button = el("button", { type: "button", role: "tab", id: "tab-" + this.id, "aria-controls": panelId,
     "aria-selected": "false", onclick: function () { self.desk.select(self.id); } });
   this.heading = el("strong");
-  this.stateLine = el("span", { class: "state" });
+  this.stateLine = el("span", { class: "state", role: "status" });  // "Closed", "You hold this…" are read out
   this.details = el("div");
   this.actions = el("div", { class: "actions" });
-  this.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Transcript", tabindex: "0" });
+  // The log role (read out as messages arrive) wraps the list, so the messages stay list items (axe: listitem).
+  this.log = el("ol", { class: "messages" });
+  this.history = el("div", { class: "log", role: "log", "aria-label": "Transcript", tabindex: "0" }, [this.log]);
   this.typing = el("p", { class: "typing", "aria-live": "polite" });
   this.suggestions = el("ul", { class: "suggestions" });
   this.assist = el("section", { class: "assist", hidden: true }, [el("h3", { text: "Suggested answers" }), this.suggestions]);
@@ -34,7 +36,7 @@ Tab.prototype.build = function () {
   this.panel = el("section", { class: "conversation", role: "tabpanel", id: panelId, "aria-labelledby": "tab-" + this.id,
     hidden: true }, [
     el("header", {}, [el("div", { class: "title" }, [this.heading, this.stateLine, this.actions]), this.details]),
-    this.log, this.typing, this.assist, this.cannedBox(), this.composer
+    this.history, this.typing, this.assist, this.cannedBox(), this.composer
   ]);
   this.describe(this.summary);
 };
@@ -67,8 +69,8 @@ function fold(text) {
 
 /** The header: who, language, page, contact, state, and the buttons that fit the state. */
 Tab.prototype.describe = function (summary) {
-  var self = this, mine = this.holding();
   this.summary = summary;
+  var self = this, mine = this.holding();  // of the new summary: a closed conversation is nobody's to release
   this.heading.textContent = visitorLabel(summary);
   this.button.textContent = visitorLabel(summary);
   var state = summary.state === "agent" && summary.agent ? (mine ? "You hold this conversation" : "With " + summary.agent.name)
@@ -83,9 +85,11 @@ Tab.prototype.describe = function (summary) {
   if (mine) buttons.push(["Release", function () { self.act("release"); }]);
   if (summary.state !== "closed" && (mine || summary.state !== "agent")) buttons.push(["Close conversation", function () { self.act("close"); }, false, true]);
   if (!mine) buttons.push([summary.state === "closed" ? "Close tab" : "Stop watching", function () { self.desk.dismiss(self.id); }]);
+  var hadFocus = this.actions.contains(document.activeElement);
   this.actions.replaceChildren.apply(this.actions, buttons.map(function (b) {
     return el("button", { type: "button", class: b[2] ? "primary" : b[3] ? "danger" : null, text: b[0], onclick: b[1] });
   }));
+  if (hadFocus && this.actions.firstChild) this.actions.firstChild.focus();  // the pressed button is gone: never drop focus
   this.composer.hidden = !mine;
   if (!mine) this.assist.hidden = true;
 };
@@ -114,7 +118,7 @@ Tab.prototype.add = function (m) {
   else this.log.appendChild(node);
   this.nodes[m.id] = node;
   if (m.sender === "visitor") { this.lastVisitorMessage = m.id; this.typing.textContent = ""; }
-  this.log.scrollTop = this.log.scrollHeight;
+  this.history.scrollTop = this.history.scrollHeight;
   if (m.sender === "visitor" && !this.selected()) this.button.appendChild(el("span", { class: "dot", "aria-label": "new message" }));
 };
 
@@ -165,7 +169,7 @@ Tab.prototype.send = function (text) {
     el("span", { class: "status", text: "Sending…" })]);
   this.pending[clientId] = node;
   this.log.appendChild(node);
-  this.log.scrollTop = this.log.scrollHeight;
+  this.history.scrollTop = this.history.scrollHeight;
   this.stopTyping();
   var body = { conversation_id: this.id, text: text, client_id: clientId };
   request(this.desk.socket, "message", body, function (err, ack) {

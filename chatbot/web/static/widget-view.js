@@ -16,21 +16,26 @@ export function buildView(widget, t) {
     "aria-label": t.open, onclick: function () { widget.open(true); }
   }, [el("span", { class: "bubble", "aria-hidden": "true" }), el("span", { text: t.open }), v.badge]);
   v.subtitle = el("p", { class: "subtitle", id: "chat-subtitle", text: t.withBot });
-  v.end = el("button", { class: "end", type: "button", "aria-label": t.endLabel, text: t.end,
+  v.end = el("button", { class: "end", type: "button", text: t.end,
     onclick: function () { widget.end(); } });
   v.minimize = el("button", { class: "minimize", type: "button", "aria-label": t.minimize, text: "×",
     onclick: function () { widget.minimize(); } });
   v.notice = el("p", { class: "notice", role: "status", hidden: true });
   v.welcome = el("li", { class: "welcome", text: t.welcome });
-  v.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.log, tabindex: "0" }, [v.welcome]);
+  // The log role (a live region: screen readers read out each message added) wraps the list, so the messages
+  // stay list items of a list; a list with the log role would have none (axe: listitem).
+  v.log = el("ol", { class: "messages" }, [v.welcome]);
+  v.history = el("div", { class: "log", role: "log", "aria-label": t.log, tabindex: "0" }, [v.log]);
   v.typing = el("p", { class: "typing", "aria-live": "polite", hidden: true });
   v.chips = el("div", { class: "chips", role: "group", "aria-label": t.suggested, hidden: true });
   v.offer = el("button", { class: "link", type: "button", text: t.leaveContact, hidden: true,
     onclick: function () { widget.showContactForm(); } });
   v.contact = contactForm(widget, t, v);
+  v.rating = ratingForm(widget, t, v);
+  v.rated = el("p", { class: "rated", role: "status" });
   v.closed = el("div", { class: "closed", hidden: true }, [
-    el("p", { text: t.closed }),
-    el("button", { class: "primary", type: "button", text: t.startNew, onclick: function () { widget.startNew(); } })
+    el("p", { text: t.closed }), v.rating, v.rated,
+    v.startNew = el("button", { class: "primary", type: "button", text: t.startNew, onclick: function () { widget.startNew(); } })
   ]);
   v.composer = composer(widget, t, v);
   v.panel = el("section", {
@@ -40,7 +45,7 @@ export function buildView(widget, t) {
   }, [
     el("header", {}, [el("div", { class: "heading" }, [el("h2", { id: "chat-title", text: t.title }), v.subtitle]),
       v.end, v.minimize]),
-    v.notice, v.offer, v.log, v.typing, v.chips, v.contact, v.closed, v.composer
+    v.notice, v.offer, v.history, v.typing, v.chips, v.contact, v.closed, v.composer
   ]);
   root.appendChild(v.launcher);
   root.appendChild(v.panel);
@@ -73,6 +78,26 @@ function composer(widget, t, v) {
     el("label", { class: "sr-only", for: "chat-input", text: t.inputLabel }),
     v.input,
     el("button", { class: "send primary", type: "submit", text: t.send })
+  ]);
+}
+
+/** After a conversation a representative took part in: a score from 1 to 5 and an optional comment. */
+function ratingForm(widget, t, v) {
+  v.rateLegend = el("legend");
+  v.scores = t.scores.map(function (label, i) {
+    var id = "score-" + (i + 1);
+    return el("span", { class: "score" }, [
+      el("input", { type: "radio", name: "score", id: id, value: String(i + 1), required: i === 0 }),
+      el("label", { for: id, text: label })
+    ]);
+  });
+  v.rateComment = el("textarea", { id: "rating-comment", rows: "2", maxlength: "1000" });
+  v.rateError = el("p", { class: "error", role: "alert" });
+  return el("form", { class: "rating", hidden: true, onsubmit: function (event) { event.preventDefault(); widget.rate(); } }, [
+    el("fieldset", {}, [v.rateLegend, el("div", { class: "scores" }, v.scores)]),
+    el("label", { for: "rating-comment", text: t.comment }), v.rateComment,
+    v.rateError,
+    el("button", { class: "primary", type: "submit", text: t.sendRating })
   ]);
 }
 

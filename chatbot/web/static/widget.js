@@ -27,6 +27,7 @@ function Widget(lang) {
   this.unread = 0;
   this.typingSent = false;
   this.contactSent = false;
+  this.rated = false;
   this.v = buildView(this, this.t);
 }
 
@@ -83,10 +84,10 @@ Widget.prototype.loaded = function (c) {
   if (this.conversationId && this.conversationId !== c.id) this.clear();
   this.conversationId = c.id;
   stored("localStorage", TOKEN_KEY, c.token);
-  this.v.log.setAttribute("aria-busy", "true");
+  this.v.history.setAttribute("aria-busy", "true");  // the history is not read out again after a reload
   var self = this;
   c.messages.forEach(function (m) { self.add(m, true); });
-  this.v.log.removeAttribute("aria-busy");
+  this.v.history.removeAttribute("aria-busy");
   var agentMessages = c.messages.filter(function (m) { return m.sender === "agent" && m.agent; });
   if (agentMessages.length) this.agentName = agentMessages[agentMessages.length - 1].agent.name;
   this.applyState({ state: c.state });
@@ -110,7 +111,11 @@ Widget.prototype.add = function (m, quiet) {
   if (m.sender === "visitor") this.showChips([]);
   if (m.sender === "bot" && !quiet) this.showChips(this.state === "bot" ? m.quick_replies : []);
   if (m.sender !== "visitor" && !quiet && this.v.panel.hidden) this.countUnread(1);
-  this.v.log.scrollTop = this.v.log.scrollHeight;
+  this.scrollDown();
+};
+
+Widget.prototype.scrollDown = function () {
+  this.v.history.scrollTop = this.v.history.scrollHeight;
 };
 
 /** Take the message with this client_id out of the outbox; returns its pending node, if any. */
@@ -132,7 +137,7 @@ Widget.prototype.send = function (text) {
   var item = { clientId: newId(), text: text, node: pendingNode(text, this.t), inFlight: false };
   this.outbox.push(item);
   this.v.log.appendChild(item.node);
-  this.v.log.scrollTop = this.v.log.scrollHeight;
+  this.scrollDown();
   this.showChips([]);
   this.stopTyping();
   this.connect();
@@ -179,9 +184,13 @@ Widget.prototype.applyState = function (s) {
   if (s.state !== "bot") this.showChips([]);
   if (s.state !== "agent") this.hideTyping();
   var closed = s.state === "closed";
+  var typing = this.v.composer.contains(this.v.root.activeElement);  // about to be hidden: focus must not be lost
   this.v.closed.hidden = !closed;
   this.v.composer.hidden = closed;
   this.v.end.hidden = closed;
+  this.v.rating.hidden = !closed || !this.agentName || this.rated;
+  if (this.agentName) this.v.rateLegend.textContent = this.t.rate(this.agentName);
+  if (closed && typing) this.focusTarget().focus();
 };
 
 Widget.prototype.stateNotice = function (s) {
@@ -252,8 +261,14 @@ Widget.prototype.open = function (focus) {
   this.countUnread(-this.unread);
   stored("sessionStorage", OPEN_KEY, "1");
   this.connect();
-  this.v.log.scrollTop = this.v.log.scrollHeight;
-  if (focus) (this.state === "closed" ? this.v.closed.querySelector("button") : this.v.input).focus();
+  this.scrollDown();
+  if (focus) this.focusTarget().focus();
+};
+
+/** Where focus goes in the panel: the text box, or after the end the rating's first score or "Start a new conversation". */
+Widget.prototype.focusTarget = function () {
+  if (this.state !== "closed") return this.v.input;
+  return this.v.rating.hidden ? this.v.startNew : this.v.rating.querySelector("input");
 };
 
 /** Hide the panel (Escape does the same); the conversation goes on and focus returns to the launcher. */
@@ -284,6 +299,9 @@ Widget.prototype.startNew = function () {
   this.conversationId = null;
   this.state = null;
   this.contactSent = false;
+  this.rated = false;
+  this.v.rating.reset();
+  this.v.rated.textContent = "";
   this.applyState({ state: "bot" });
   this.socket.disconnect().connect();
   this.v.input.focus();
@@ -302,7 +320,7 @@ Widget.prototype.clear = function () {
 Widget.prototype.showContactForm = function () {
   this.v.offer.hidden = true;
   this.v.contact.hidden = false;
-  this.v.log.scrollTop = this.v.log.scrollHeight;
+  this.scrollDown();
   this.v.contact_name.focus();
 };
 
@@ -331,6 +349,28 @@ Widget.prototype.sendContact = function () {
     }
     var code = err ? "internal" : ack.error.code;
     v.contactError.textContent = self.lang === "en" && !err ? ack.error.message : self.t.errors[code] || self.t.errors.internal;
+  });
+};
+
+// -- rating the representative, after the end -----------------------------------
+
+Widget.prototype.rate = function () {
+  var v = this.v, self = this;
+  var checked = v.rating.querySelector("input[name=score]:checked");
+  if (!checked) return;
+  var body = { score: Number(checked.value) };
+  if (v.rateComment.value.trim()) body.comment = v.rateComment.value.trim();
+  request(this.socket, "rate", body, function (err, ack) {
+    var code = err ? "internal" : ack.ok ? null : ack.error.code;
+    if (code && code !== "already_rated" && code !== "no_agent") {
+      v.rateError.textContent = self.lang === "en" && !err ? ack.error.message : self.t.errors[code] || self.t.errors.internal;
+      return;
+    }
+    self.rated = true;
+    v.rating.hidden = true;
+    v.rateError.textContent = "";
+    v.rated.textContent = code ? "" : self.t.rated;
+    self.focusTarget().focus();
   });
 };
 

@@ -1,7 +1,7 @@
 """audit: an append-only, hash-chained trail of sign-ins, account changes and reads of conversations
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Triggers refuse UPDATE and DELETE on both databases, so nothing changes a row by mistake; someone who drops
 them can still change rows, and the hash chain (``chatbot audit verify``) shows where.
@@ -10,8 +10,8 @@ them can still change rows, and the hash chain (``chatbot audit verify``) shows 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

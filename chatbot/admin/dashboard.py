@@ -1,0 +1,172 @@
+"""The admin dashboard's figures for a range of days: from the store's read side to the JSON of ``GET /admin/activity``.
+
+Conversations per day, where they ended (mutually exclusive, so the shares add
+up to 100 %), queue wait and time to the first human reply (p50/p90 per day),
+CSAT per day and by representative, the busiest hours and the largest groups of
+unanswered questions with a draft intent each. Days are UTC calendar days; a
+range is at most ``MAX_DAYS`` long so that one request cannot ask the database
+for years of rows.
+
+Tested in tests/test_dashboard.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from chatbot.admin import unanswered
+from chatbot.shared.figures import percentile
+from chatbot.store import Store
+from chatbot.store.reads import Daily, RatingTotal
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+TOP_GROUPS = 10
+UNANSWERED = 500  # the newest unanswered messages of the range that are grouped (the report's own default: 2,000)
+ENDINGS = {  # the order the chart shows them in; handoff:<reason> entries go between these
+    "bot": "Answered by the bot alone",
+    "abandoned": "Handed off, left before a representative took it",
+    "open": "Not ended yet",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole UTC days from ``first`` to ``last``, both included."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(), UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the period: midnight after ``last``."""
+        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
+
+    def days(self) -> list[str]:
+        return [(self.first + timedelta(days=n)).isoformat() for n in range((self.last - self.first).days + 1)]
+
+
+def _day(query: Mapping[str, str], name: str) -> date | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        if not _DATE.fullmatch(raw.strip()):
+            raise ValueError(raw)
+        return date.fromisoformat(raw.strip())
+    except ValueError:  # not YYYY-MM-DD, or no such day (2026-02-30)
+        raise ValueError(f"{name}: expected a date like 2026-05-31, got {raw[:40]!r}") from None
+
+
+def period(query: Mapping[str, str], today: date | None = None) -> Period:
+    """``from`` and ``to`` (``YYYY-MM-DD``, both included); by default the last ``DEFAULT_DAYS`` days to today.
+
+    ValueError names the parameter and says what is accepted: a malformed date,
+    ``from`` after ``to``, or more than ``MAX_DAYS`` days.
+    """
+    last = _day(query, "to") or today or datetime.now(UTC).date()
+    first = _day(query, "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ValueError(f"from ({first}) is after to ({last}): swap them")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ValueError(f"from {first} to {last} is {(last - first).days + 1} days; at most {MAX_DAYS} at a time")
+    return Period(first, last)
+
+
+async def activity(store: Store, when: Period) -> dict[str, Any]:
+    """Every figure of the dashboard for ``when``, as JSON."""
+    rows = await store.activity(when.start, when.end)
+    waits = await store.daily_take_waits(when.start, when.end)
+    rated = await store.rating_totals(when.start, when.end)
+    found = await store.unanswered(when.start, UNANSWERED, when.end)
+    groups = await asyncio.to_thread(unanswered.group, found)
+    days = when.days()
+    return {
+        "from": when.first.isoformat(),
+        "to": when.last.isoformat(),
+        "conversations": sum(rows.per_day.values()),
+        "per_day": [{"day": day, "conversations": rows.per_day.get(day, 0)} for day in days],
+        "endings": endings(rows.endings),
+        "queue_wait": _daily_percentiles(waits, days),
+        "first_reply": _daily_percentiles(rows.first_replies, days),
+        "csat": _csat(rated, days),
+        "busiest_hours": [{"hour": hour, "conversations": n} for hour, n in enumerate(rows.per_hour)],
+        "unanswered": {"messages": len(found), "groups": [_group(g, n) for n, g in enumerate(groups[:TOP_GROUPS])]},
+    }
+
+
+def endings(counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Each ending with its count and share; every conversation is in exactly one, so the counts add up to
+    the total and the shares to 1 (to rounding)."""
+    total = sum(counts.values())
+    handoffs = sorted((key for key in counts if key.startswith("handoff:")), key=lambda k: (-counts[k], k))
+    order = ["bot", *handoffs, "abandoned", "open"]
+    return [
+        {"ending": key, "label": ENDINGS.get(key) or "Handed off: " + key.split(":", 1)[1].replace("_", " "),
+         "count": counts.get(key, 0), "share": round(counts.get(key, 0) / total, 4) if total else 0.0}
+        for key in order if key in counts or key in ENDINGS
+    ]
+
+
+def _by_day(timed: Iterable[Daily]) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for day, value in timed:
+        found.setdefault(day, []).append(value)
+    return found
+
+
+def _daily_percentiles(timed: Sequence[Daily], days: list[str]) -> dict[str, Any]:
+    """p50 and p90 in seconds per day (null on a day with none), and over the whole period."""
+    per_day = _by_day(timed)
+    everything = [value for _, value in timed]
+    return {
+        "count": len(everything),
+        "p50": _rounded(everything, 50),
+        "p90": _rounded(everything, 90),
+        "per_day": [{"day": day, "count": len(per_day.get(day, [])), "p50": _rounded(per_day.get(day, []), 50),
+                     "p90": _rounded(per_day.get(day, []), 90)} for day in days],
+    }
+
+
+def _rounded(values: Sequence[float], p: float) -> float | None:
+    return round(percentile(values, p), 1) if values else None
+
+
+def _csat(totals: Sequence[RatingTotal], days: list[str]) -> dict[str, Any]:
+    """Visitors' ratings (1-5): overall, per day given and by the representative credited."""
+    per_day: dict[str, list[int]] = {}
+    per_person: dict[str, list[int]] = {}
+    for one in totals:
+        for key, into in ((one.day, per_day), (one.agent_name or f"(removed {one.agent_id})", per_person)):
+            count, total = into.get(key, [0, 0])
+            into[key] = [count + one.count, total + one.total]
+    count, total = sum(t.count for t in totals), sum(t.total for t in totals)
+    return {
+        "count": count,
+        "average": _average(count, total),
+        "per_day": [{"day": day, "count": per_day.get(day, [0])[0], "average": _average(*per_day.get(day, [0, 0]))}
+                    for day in days],
+        "by_representative": [{"representative": name, "count": n, "average": _average(n, total)}
+                              for name, (n, total) in sorted(per_person.items())],
+    }
+
+
+def _average(count: int, total: int) -> float | None:
+    return round(total / count, 2) if count else None
+
+
+def _group(group: unanswered.Group, rank: int) -> dict[str, Any]:
+    """An unanswered group with the draft intent file an admin would start from."""
+    intent_id = unanswered.draft_id(group, set())
+    return {**group.as_json(), "rank": rank + 1,
+            "draft": {"id": intent_id, "yaml": unanswered.draft(group, intent_id)}}
