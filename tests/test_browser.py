@@ -188,7 +188,7 @@ async def test_unknown_question_with_nobody_online_offers_the_contact_form(serve
 async def sign_in(page: Page, server: Server, token: str) -> None:
     await page.goto(server.url + "/console")
     await page.get_by_label("Representative token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 async def test_representative_takes_and_both_sides_chat(server: Server, browser: Session, representatives) -> None:

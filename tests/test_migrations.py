@@ -49,6 +49,8 @@ async def test_upgrade_from_empty_reaches_head_and_serves(empty_database: str) -
     try:
         conversation, token = await store.create_conversation("en", None, None)
         assert (await store.conversation_by_token(token)).id == conversation.id
+        user = await store.create_user("ana@clinic.example", "Ana", "agent", "argon2-hash")
+        assert (await store.user_by_email("ana@clinic.example")).id == user.id
     finally:
         await store.close()
 

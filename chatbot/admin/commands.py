@@ -5,9 +5,10 @@
 running server (``POST /admin/intents/reload``); the rest read or erase the
 database, like ``chatbot agents``. Exit codes: 0 fine, 1 the thing checked
 or asked for is wrong (problems in the files, no such conversation), 2 the
-command could not do its job (server unreachable, token refused).
+command could not do its job (server unreachable, token refused). Exports, purges and
+deletions are appended to the audit trail as ``cli:USER``.
 
-Tested in tests/test_admin_cli.py.
+Tested in tests/test_admin_cli.py, tests/test_audit.py.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from chatbot.bot.intents import IntentError, check_directory, load_intents
 from chatbot.bot.matcher import DEFAULT_THRESHOLD
 from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
+from chatbot.chat.protocol import iso
 from chatbot.content.passages import Passages
 from chatbot.quality import intent_eval
 from chatbot.quality.evaluation import ProgressBar
@@ -38,6 +40,7 @@ from chatbot.quality.overlap import closer_elsewhere
 from chatbot.shared import config
 from chatbot.shared.values import flag, whole_number
 from chatbot.store import Store, schema
+from chatbot.store.audit import cli_actor
 from chatbot.store.models import utcnow
 
 
@@ -214,6 +217,8 @@ async def _export(store: Store, args: argparse.Namespace, settings: config.Setti
                 (out / f"{found.conversation.id}.json").write_text(text, encoding="utf-8")
             else:
                 await transcripts.write(out, found.conversation, found.messages)
+    since = iso(utcnow() - args.since)
+    await store.append_audit(cli_actor(), "conversations_exported", f"{count} started since {since} as {args.format}")
     print(f"exported {count} conversation(s) as {args.format} to {lines_path if args.format == 'jsonl' else out}")
     return 0
 
@@ -225,12 +230,15 @@ async def _purge(store: Store, args: argparse.Namespace, settings: config.Settin
         print(f"would purge {len(ids)} closed conversation(s)")
         return 0
     await store.delete_conversations(ids)
+    before = iso(utcnow() - args.older_than)
+    await store.append_audit(cli_actor(), "conversations_purged", f"{len(ids)} closed before {before}")
     files = reports.remove_transcripts(settings.transcripts_dir, ids)
     print(f"purged {len(ids)} closed conversation(s) and {files} transcript file(s)")
     return 0
 
 
 async def _delete(store: Store, args: argparse.Namespace, settings: config.Settings) -> int:
+    await store.append_audit(cli_actor(), "conversation_deleted", args.id[:300])
     if not await store.delete_conversations([args.id]):
         print(f"error: no conversation {args.id!r}", file=sys.stderr)
         return 1

@@ -1,8 +1,14 @@
 """The admin HTTP API under ``/admin/``: intent reload, the unanswered report, transcripts, stats, the dashboard's
-figures (the dashboard page itself, ``/admin``, is served by ``chatbot/web/pages.py`` and asks for the token).
+figures (the dashboard page itself, ``/admin``, is served by ``chatbot/web/pages.py`` and asks for the token), the
+audit trail.
+
+Every read of visitors' words (a conversation, a transcript, a search, the unanswered report) and every
+deletion appends who, what and from where to the audit trail before answering.
 
 Every endpoint but the OpenAPI document needs ``Authorization: Bearer
-<CHATBOT_ADMIN_TOKEN>``; with no token configured the API is off (403). One
+<CHATBOT_ADMIN_TOKEN>``, or the session cookie of a staff member whose role is
+admin (``POST /auth/login``); with no token configured and no cookie sent the
+API is off (403). One
 middleware authenticates and turns every refusal into the chat protocol's
 error shape, ``{"error": {"code", "message"}}``: bad input is a 4xx, never a
 500. The routes live in a sub-application so that the middleware covers
@@ -27,13 +33,15 @@ from chatbot.admin import dashboard, openapi, reports, tryout, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
 from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
-from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STORE
+from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STAFF, STORE
 from chatbot.chat.metrics import METRICS
 from chatbot.chat.protocol import iso
+from chatbot.chat.staff import Role, cookie_token
 from chatbot.shared.cluster import Channel
 from chatbot.shared.guard import bearer_token
 from chatbot.store import StoreUnavailable
 from chatbot.store.history import Search
+from chatbot.store.models import AuditEntry
 
 RELOADER = web.AppKey("reloader", Reloader)
 CHANNEL = web.AppKey("reload_channel", Channel)
@@ -44,7 +52,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # ids are hex; anything else cannot na
 _CODES = {
     400: "bad_request",
     401: "unauthorized",
-    403: "admin_disabled",
+    403: "admin_disabled",  # or "forbidden": a staff member whose role is not admin
     404: "not_found",
     405: "method_not_allowed",
     422: "invalid_intents",
@@ -57,14 +65,24 @@ _DISABLED = (
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ACTOR = web.RequestKey("audit_actor", str)
+"""Who the request is, in the audit trail: the admin's email, or ``ADMIN_TOKEN_ACTOR``."""
+ADMIN_TOKEN_ACTOR = "admin-token"
+
+
+async def audit(request: web.Request, action: str, target: str | None = None) -> None:
+    """Append who read or changed what, from where, to the audit trail (``GET /admin/audit``)."""
+    address = request.config_dict[GUARD].request_address(request)
+    await request.config_dict[STORE].append_audit(request[ACTOR], action, target, address)
 
 
 class BadParameter(ValueError):
     """A query parameter the API cannot use; the message names it and says what it accepts."""
 
 
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
-    body = {"error": {"code": _CODES.get(status, "error"), "message": message}}
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None,
+                   code: str | None = None) -> web.Response:
+    body = {"error": {"code": code or _CODES.get(status, "error"), "message": message}}
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -74,9 +92,32 @@ def _token_matches(request: web.Request, token: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
+async def _session_refusal(request: web.Request, cookie: str) -> web.Response | None:
+    """An admin's session cookie is let in; another role's gets 403 ``forbidden``, an ended or forged one 401
+    (counted as a failed sign-in)."""
+    guard = request.config_dict[GUARD]
+    address = guard.request_address(request)
+    if not guard.may_sign_in(address):
+        return error_response(
+            429, "Too many failed sign-ins from your address; wait a minute.", headers={"Retry-After": "60"}
+        )
+    member = await request.config_dict[STAFF].member(cookie)
+    if member is None:
+        await guard.sign_in_failed(address)
+        return error_response(401, "Your session has ended or is not valid; sign in again at POST /auth/login.")
+    if member.role != Role.ADMIN:
+        return error_response(403, f"The admin API is for admins; your role is {member.role}.", code="forbidden")
+    request[ACTOR] = member.email
+    return None
+
+
 async def _refusal(request: web.Request) -> web.Response | None:
     """403 when the admin API is off, 429 while the address is blocked after failed sign-ins, 401 for a
-    missing or wrong token (each counted as a failed sign-in, like a representative's)."""
+    missing or wrong token (each counted as a failed sign-in, like a representative's). Without an
+    ``Authorization`` header, a staff session cookie is checked instead."""
+    cookie = cookie_token(request.cookies)
+    if cookie is not None and "Authorization" not in request.headers:
+        return await _session_refusal(request, cookie)
     token = request.config_dict[SETTINGS].admin_token
     if not token:
         return error_response(403, _DISABLED)
@@ -93,15 +134,16 @@ async def _refusal(request: web.Request) -> web.Response | None:
             "Send the admin token as 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": 'Bearer realm="chatbot-admin"'},
         )
+    request[ACTOR] = ADMIN_TOKEN_ACTOR
     return None
 
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    refusal = await _refusal(request)
-    if refusal is not None:
-        return refusal
     try:
+        refusal = await _refusal(request)
+        if refusal is not None:
+            return refusal
         return await handler(request)
     except BadParameter as exc:
         return error_response(400, str(exc))
@@ -183,6 +225,8 @@ def reloaded_json(result: Reloaded) -> dict[str, Any]:
 async def reload_intents(request: web.Request) -> web.Response:
     """Validate the intent folder and swap it in; 422 with every problem, leaving the bot as it was."""
     result = await request.config_dict[RELOADER].reload()
+    await audit(request, "intents_reloaded" if result.ok else "intents_reload_refused",
+                f"{result.intents} intents" if result.ok else None)
     if result.ok and CHANNEL in request.config_dict:
         await request.config_dict[CHANNEL].publish()
     return web.json_response(reloaded_json(result), status=200 if result.ok else 422)
@@ -192,6 +236,7 @@ async def unanswered_report(request: web.Request) -> web.Response:
     since = _since(request.query)
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
     found = await request.config_dict[STORE].unanswered(since)
+    await audit(request, "unanswered_read", f"since {iso(since)}")
     groups = await asyncio.to_thread(unanswered.group, found)
     return web.json_response(
         {
@@ -236,6 +281,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
     offset = _int(request.query, "offset", 0, 0, 10**9)
     page = await request.config_dict[STORE].search(criteria, limit, offset)
+    await audit(request, "conversations_searched", request.query_string[:300] or None)
     return web.json_response({**reports.page_json(page), "limit": limit, "offset": offset})
 
 
@@ -262,6 +308,7 @@ async def one_conversation(request: web.Request) -> web.Response:
     as_text = _wants_text(request)
     conversation_id = _conversation_id(request)
     found = await request.config_dict[STORE].history(conversation_id) if conversation_id else None
+    await audit(request, "transcript_read" if as_text else "conversation_read", request.match_info["id"][:300])
     if found is None:
         return error_response(404, _NO_SUCH)
     if as_text:
@@ -274,10 +321,28 @@ async def one_conversation(request: web.Request) -> web.Response:
 async def delete_conversation(request: web.Request) -> web.Response:
     """Erase one conversation with its messages, state changes and transcript file (a visitor's request)."""
     conversation_id = _conversation_id(request)
+    await audit(request, "conversation_deleted", request.match_info["id"][:300])
     if conversation_id is None or not await request.config_dict[STORE].delete_conversations([conversation_id]):
         return error_response(404, _NO_SUCH)
     reports.remove_transcripts(request.config_dict[SERVICE].transcripts_dir, [conversation_id])
     return web.Response(status=204)
+
+
+def audit_json(row: AuditEntry) -> dict[str, Any]:
+    return {"id": row.id, "at": iso(row.at), "actor": row.actor, "action": row.action, "target": row.target,
+            "address": row.address, "hash": row.hash}
+
+
+async def audit_trail(request: web.Request) -> web.Response:
+    """The audit trail, newest first: ``since`` (a duration, default 7d), ``user`` (an email or admin-token)."""
+    since = _since(request.query)
+    user = request.query.get("user")
+    if user is not None and not 0 < len(user) <= 254:
+        raise BadParameter("user: expected an email address or admin-token")
+    limit = _int(request.query, "limit", 100, 1, MAX_LIMIT)
+    rows = await request.config_dict[STORE].audit_rows(since, user.strip().lower() if user else None, limit)
+    await audit(request, "audit_read", request.query_string[:300] or None)
+    return web.json_response({"since": iso(since), "rows": [audit_json(row) for row in rows]})
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -317,5 +382,6 @@ def add_routes(app: web.Application) -> None:
     admin.router.add_get("/conversations", list_conversations)
     admin.router.add_get("/conversations/{id}", one_conversation)
     admin.router.add_delete("/conversations/{id}", delete_conversation)
+    admin.router.add_get("/audit", audit_trail)
     app.router.add_get("/admin/openapi.json", openapi_document)
     app.add_subapp("/admin", admin)

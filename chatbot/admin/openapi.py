@@ -352,6 +352,15 @@ def _paths() -> dict[str, Any]:
                 "responses": {"204": {"description": "Erased"}, **_ERRORS, **_NOT_FOUND},
             },
         },
+        "/admin/audit": {
+            "get": _operation(
+                "The audit trail, newest first: sign-ins, account changes, reads and deletions of conversations",
+                _json({"type": _OBJ, "properties": {"since": {"type": "string"},
+                                                   "rows": {"type": "array", "items": {"type": _OBJ}}}},
+                      "The rows"),
+                [_SINCE, _param("user", "Only this actor (an email, or admin-token).", {"type": "string"}), _LIMIT],
+            )
+        },
         "/admin/openapi.json": {
             "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}
         },

@@ -24,8 +24,9 @@ from chatbot.chat.protocol import (
     storable,
 )
 from chatbot.chat.routing import Router
+from chatbot.chat.staff import Staff, cookie_token
 from chatbot.shared.guard import Guard
-from chatbot.store import StoreUnavailable
+from chatbot.store import StoreUnavailable, token_digest
 
 log = logging.getLogger(__name__)
 
@@ -39,24 +40,35 @@ def _conversation_id(data: Any) -> str:
     return conversation_id
 
 
+def _has_token(auth: Any) -> bool:
+    return isinstance(auth, dict) and "token" in auth
+
+
 class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """One socket per console tab; a representative is online while any of their tabs is."""
 
-    def __init__(self, desk: Desk, guard: Guard, router: Router | None) -> None:
+    def __init__(self, desk: Desk, guard: Guard, router: Router | None, staff: Staff) -> None:
         super().__init__(AGENT)
         self.desk = desk
         self.guard = guard
         self.router = router
+        self.staff = staff
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        """Refuse (``unauthorized``, nothing sent) without a valid token; slow down guessing."""
+        """Refuse (``unauthorized``, nothing sent) without a valid token or session cookie; slow down guessing.
+
+        A token in ``auth`` is used when given (headless clients); otherwise the staff session cookie that
+        ``POST /auth/login`` set, which the browser sends with the handshake."""
         address = self.guard.address(environ)
         if not self.guard.may_sign_in(address):
             raise refusal("rate_limited", "Too many failed sign-ins from your address; wait a minute.")
-        rep = await self._sign_in(auth)
+        try:
+            rep = await self._sign_in(auth) if _has_token(auth) else await self._session(environ)
+        except StoreUnavailable:
+            raise refusal("unavailable", "The service is temporarily unavailable.") from None
         if rep is None:
             await self.guard.sign_in_failed(address)
-            raise refusal("unauthorized", "A valid representative token is required.")
+            raise refusal("unauthorized", "A valid representative token or staff sign-in is required.")
         if not self.guard.open_socket(address):
             raise refusal("too_many_connections", "Too many open connections from your address.")
         await self.save_session(sid, {"rep": rep, "address": address})
@@ -66,10 +78,16 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not 0 < len(token) <= 200 or not storable(token):
             return None
-        try:
-            return await self.desk.sign_in(token)
-        except StoreUnavailable:
-            raise refusal("unavailable", "The service is temporarily unavailable.") from None
+        return await self.desk.sign_in(token)
+
+    async def _session(self, environ: dict[str, Any]) -> Representative | None:
+        request = environ.get("aiohttp.request")
+        token = cookie_token(request.cookies) if request is not None else None
+        member = await self.staff.member(token) if token is not None else None
+        if member is None or token is None:
+            return None
+        return Representative(member.id, member.name, token_digest(token), role=member.role.value, session=True,
+                              email=member.email)
 
     async def _welcome(self, sid: str, rep: Representative) -> None:
         try:
@@ -93,16 +111,20 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
                 log.warning("database unavailable while %s disconnected", rep.id)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        """Every event of a signed-in socket first checks that its token still works: a rotated or removed
-        token is answered ``unauthorized`` and its socket is disconnected."""
+        """Every event of a signed-in socket first checks that its sign-in still holds: a rotated or removed
+        token, or a session that ended, expired, went idle, lost its user or changed role, is answered
+        ``unauthorized`` and its socket is disconnected."""
         if event in ("connect", "disconnect") or await self._signed_in(args[0]):
             return await super().trigger_event(event, *args)
         self.server.start_background_task(self.disconnect, args[0])
-        return error("unauthorized", "Your sign-in token is no longer valid; sign in again.")
+        return error("unauthorized")
 
     async def _signed_in(self, sid: str) -> bool:
         rep = (await self.get_session(sid)).get("rep")
         try:
+            if rep is not None and rep.session:
+                member = await self.staff.member_by_digest(rep.token_hash)
+                return member is not None and member.role.value == rep.role
             return rep is not None and await self.desk.still_signed_in(rep)
         except StoreUnavailable:
             return True  # the event's own handler answers unavailable; an outage must not sign everyone out
@@ -126,7 +148,8 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
     @acked
     async def on_watch(self, sid: str, data: Any) -> dict[str, Any]:
         conversation_id = _conversation_id(data)
-        conversation = await self.desk.watch(conversation_id)
+        address = (await self.get_session(sid)).get("address", "")
+        conversation = await self.desk.watch(await self._rep(sid), conversation_id, address)
         await self.enter_room(sid, followers_room(conversation_id))
         return ok(conversation=conversation)
 

@@ -17,6 +17,7 @@ from typing import Any
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.lifecycle import Reason, State
 from chatbot.chat.protocol import ChatError, conversation_json, summary_json
+from chatbot.chat.staff import Role
 from chatbot.shared.presence import Presence
 from chatbot.store import NewMessage, Store
 from chatbot.store.models import Conversation, Message
@@ -26,11 +27,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Representative:
-    """Who is acting: the signed-in representative."""
+    """Who is acting: the signed-in representative.
+
+    ``token_hash`` is the digest of what they signed in with: their representative token, or their session
+    cookie when ``session`` (a staff account, whose ``role`` then comes from ``users.role``). Token accounts
+    keep what they could always do, a supervisor's reach (docs/security.md).
+    """
 
     id: str
     name: str
-    token_hash: str = field(default="", repr=False, compare=False)  # the digest they signed in with
+    token_hash: str = field(default="", repr=False, compare=False)
+    role: str = "supervisor"
+    session: bool = False
+    email: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who they are in the audit trail: a staff account's email, or the token account's name."""
+        return self.email or f"representative:{self.name}"
 
 
 class Desk:
@@ -98,9 +112,16 @@ class Desk:
     async def conversations(self, state: str | None, limit: int) -> list[dict[str, Any]]:
         return await self.service.summaries(await self.store.conversations(state, limit))
 
-    async def watch(self, conversation_id: str) -> dict[str, object]:
-        """The conversation with its history (never its token), to follow without taking it."""
+    async def watch(self, rep: Representative, conversation_id: str, address: str) -> dict[str, object]:
+        """The conversation with its history (never its token), to follow without taking it; the read is
+        appended to the audit trail.
+
+        An agent (the role) may not watch a conversation another representative holds: once taken, what the
+        visitor says is for the one who took it and for supervisors."""
         conversation = await self._existing(conversation_id)
+        if rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id:
+            raise ChatError("forbidden", "Agents cannot watch a conversation another representative holds.")
+        await self.store.append_audit(rep.actor, "conversation_watched", conversation_id, address)
         return self._with_summary(conversation, await self.store.messages(conversation_id))
 
     # -- acting --------------------------------------------------------------

@@ -15,6 +15,7 @@ from aiohttp import web
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.desk import Desk
 from chatbot.chat.routing import Router
+from chatbot.chat.staff import Staff
 from chatbot.shared.cluster import Cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard
@@ -28,3 +29,4 @@ CLUSTER = web.AppKey("cluster", Cluster)
 ROUTER = web.AppKey("router", Router)
 GUARD = web.AppKey("guard", Guard)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+STAFF = web.AppKey("staff", Staff)

@@ -40,7 +40,8 @@ ERROR_MESSAGES = {
     "not_closed": "The conversation is still open; rate it once it has closed.",
     "no_agent": "Only conversations with a representative can be rated.",
     "already_rated": "This conversation has already been rated.",
-    "unauthorized": "Your sign-in token is no longer valid; sign in again.",
+    "unauthorized": "Your sign-in is no longer valid; sign in again.",
+    "forbidden": "Your role does not allow this.",
     "internal": "Something went wrong on our side.",
 }
 

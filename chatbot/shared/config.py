@@ -97,6 +97,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("new_conversations_per_minute", whole_number(1), "new conversations one address may start per minute"),
     Option("failed_sign_ins_per_minute", whole_number(1),
            "failed representative or admin sign-ins one address may make before it is blocked for a minute"),
+    Option("session_idle_minutes", whole_number(1),
+           "staff sign-ins (POST /auth/login) end after this many minutes without use (and after 12 hours in all)"),
     Option("trust_proxy", _boolean, "take the client address from X-Forwarded-For (only behind your own proxy)"),
     Option("content_dir", Path, "content snapshot (chatbot content import): passages offered to representatives when "
            "no intent is confident; a missing folder offers none"),
@@ -135,6 +137,7 @@ class Settings:
     max_connections_per_ip: int = 20
     new_conversations_per_minute: int = 10
     failed_sign_ins_per_minute: int = 5
+    session_idle_minutes: int = 30
     trust_proxy: bool = False
     content_dir: Path = Path("content")
     hours_file: Path | None = None

@@ -8,6 +8,7 @@ it returns rows and the conversation service decides what to tell whom.
 """
 
 from chatbot.store.accounts import AccountQueries
+from chatbot.store.audit import AuditQueries
 from chatbot.store.base import (
     Appended,
     BotAnswer,
@@ -23,10 +24,11 @@ from chatbot.store.base import (
 from chatbot.store.history import HistoryQueries
 from chatbot.store.reads import ReadQueries
 from chatbot.store.service_levels import ServiceLevelQueries
+from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, ServiceLevelQueries, ReadQueries):
-    """Conversations, messages, state changes and representatives in one database."""
+class Store(HistoryQueries, AccountQueries, UserQueries, AuditQueries, ServiceLevelQueries, ReadQueries):
+    """Conversations, messages, state changes, representatives, staff accounts and the audit trail in one database."""
 
 
 __all__ = [

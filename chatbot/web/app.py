@@ -29,18 +29,19 @@ from chatbot.chat.desk import Desk
 from chatbot.chat.emitter import Emitter
 from chatbot.chat.hours import load_hours
 from chatbot.chat.idle import Sweeper
-from chatbot.chat.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STORE
+from chatbot.chat.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STAFF, STORE
 from chatbot.chat.metrics import Metrics
 from chatbot.chat.metrics import add_route as add_metrics_route
 from chatbot.chat.protocol import ChatError
 from chatbot.chat.routing import Router
+from chatbot.chat.staff import Staff
 from chatbot.chat.visitors import VisitorNamespace
 from chatbot.content.passages import Passages
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard, bearer_token
 from chatbot.store import Store, schema
-from chatbot.web import pages
+from chatbot.web import auth, pages
 from chatbot.web import safety as web_safety
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,8 @@ def create_app(settings: Settings) -> web.Application:
         Router(service, desk, store, cluster.presence, emitter, settings.offer_seconds)
         if settings.routing == "auto" else None
     )
-    sio.register_namespace(AgentNamespace(desk, guard, router))
+    staff = Staff(store, settings.session_idle_minutes)
+    sio.register_namespace(AgentNamespace(desk, guard, router, staff))
 
     app = web.Application()
     app[SETTINGS] = settings
@@ -149,6 +151,7 @@ def create_app(settings: Settings) -> web.Application:
     app[DESK] = desk
     app[CLUSTER] = cluster
     app[GUARD] = guard
+    app[STAFF] = staff
     if router is not None:
         app[ROUTER] = router
     app[SIO] = sio
@@ -158,6 +161,7 @@ def create_app(settings: Settings) -> web.Application:
     add_metrics_route(app, metrics)
     pages.add_routes(app)  # first: its /admin page must win over the /admin/ sub-application's prefix
     admin.add_routes(app)
+    auth.add_routes(app)
     web_safety.install(app, settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_background_tasks)

@@ -30,10 +30,10 @@ from aiohttp import web
 from chatbot.bot.answers import Bot
 from chatbot.bot.intents import LANGUAGES
 from chatbot.chat.conversations import ConversationService
-from chatbot.chat.keys import SERVICE, STORE
+from chatbot.chat.keys import SERVICE, STAFF, STORE
+from chatbot.chat.staff import cookie_token
 from chatbot.shared.guard import bearer_token
 from chatbot.store import Store, StoreUnavailable
-from chatbot.store.models import Agent
 
 log = logging.getLogger(__name__)
 
@@ -146,24 +146,30 @@ def canned_answers(bot: Bot) -> list[dict[str, str]]:
             for intent in bot.intents.values() if intent.action is None for lang in LANGUAGES]
 
 
-async def _representative(request: web.Request, store: web.AppKey[Store]) -> Agent:
-    """The representative whose token came as ``Authorization: Bearer <token>``, or 401."""
-    token = bearer_token(request)
+async def _representative(request: web.Request, store: web.AppKey[Store]) -> tuple[str, str]:
+    """The id and name of the representative whose token came as ``Authorization: Bearer <token>``, or without
+    that header of the staff member whose session cookie came; else 401."""
+    token, cookie = bearer_token(request), cookie_token(request.cookies)
     try:
-        agent = await request.app[store].agent_by_token(token) if token else None
+        if token is None and cookie is not None:
+            member = await request.app[STAFF].member(cookie)
+            found = (member.id, member.name) if member else None
+        else:
+            agent = await request.app[store].agent_by_token(token) if token else None
+            found = (agent.id, agent.name) if agent else None
     except StoreUnavailable:
         raise web.HTTPServiceUnavailable(text="The database is not answering; try again.") from None
-    if agent is None:
-        raise web.HTTPUnauthorized(text="Send a representative token as 'Authorization: Bearer <token>'.",
-                                   headers={"WWW-Authenticate": "Bearer"})
-    return agent
+    if found is None:
+        raise web.HTTPUnauthorized(text="Send a representative token as 'Authorization: Bearer <token>', "
+                                        "or sign in at POST /auth/login.", headers={"WWW-Authenticate": "Bearer"})
+    return found
 
 
 def _me(store: web.AppKey[Store]) -> Handler:
     async def me(request: web.Request) -> web.Response:
-        """``GET /console/me.json``: who the token belongs to; the console checks a token with it."""
-        agent = await _representative(request, store)
-        return web.json_response({"id": agent.id, "name": agent.name}, headers={"Cache-Control": "no-store"})
+        """``GET /console/me.json``: who the token or session cookie belongs to; the console checks one with it."""
+        rep_id, name = await _representative(request, store)
+        return web.json_response({"id": rep_id, "name": name}, headers={"Cache-Control": "no-store"})
     return me
 
 

@@ -8,7 +8,12 @@ and websocket upgrades; a middleware answers CORS preflights. Socket.IO
 (``/socket.io/``) keeps its own CORS, which python-engineio applies from the
 same ``allowed_origins``, so the two never disagree or send the header twice.
 
-Tested in tests/test_web_safety.py.
+Cross-site request forgery: every state-changing request to the private areas (``/admin/``, ``/auth/``) that a
+browser marks as coming from another site (``Sec-Fetch-Site``, or an ``Origin`` whose host is not ours) is
+refused 403 ``cross_site`` before any handler runs. Beside the session cookie's SameSite=Strict, this holds in
+browsers that ignore SameSite; headless clients send neither header and are unaffected.
+
+Tested in tests/test_web_safety.py, tests/test_staff_sessions.py.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
@@ -25,7 +31,7 @@ from chatbot.shared.config import Settings
 
 SOCKETIO_PATH = "/socket.io/"
 # Representatives' and operators' areas: used from our own origin only, so never CORS.
-PRIVATE_PREFIXES = ("/admin", "/console", "/metrics")
+PRIVATE_PREFIXES = ("/admin", "/auth", "/console", "/metrics")
 CORS_METHODS = "GET, HEAD"
 CORS_REQUEST_HEADERS = "Authorization"  # the visitor's transcript is fetched with its token in this header
 CORS_EXPOSED_HEADERS = "Content-Disposition"
@@ -128,6 +134,28 @@ def middleware(settings: Settings) -> Middleware:
     return preflight
 
 
+_SAFE_METHODS = (hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS)
+
+
+def _cross_site(request: web.Request) -> bool:
+    """True when the browser says the request comes from a page of another site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get(hdrs.ORIGIN)
+    return origin is not None and urlsplit(origin).netloc.lower() != request.host.lower()
+
+
+@web.middleware
+async def same_site_writes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse state-changing requests to the private areas from another site's page (403 ``cross_site``)."""
+    if request.method not in _SAFE_METHODS and request.path.startswith(PRIVATE_PREFIXES) and _cross_site(request):
+        body = {"ok": False, "error": {"code": "cross_site",
+                                       "message": "Requests from another site's page are refused here."}}
+        return web.json_response(body, status=403)
+    return await handler(request)
+
+
 def socketio_posts(max_bytes: int) -> Middleware:
     """Long-polling POSTs: over ``max_bytes`` refused unread (413), and never left hanging.
 
@@ -181,5 +209,6 @@ def headers_hook(settings: Settings) -> Callable[[web.Request, web.StreamRespons
 def install(app: web.Application, settings: Settings) -> None:
     """Put the headers, the preflight answers and the post limits on ``app`` (from ``create_app``, after ``SIO``)."""
     app.middlewares.append(middleware(settings))
+    app.middlewares.append(same_site_writes)
     app.middlewares.append(socketio_posts(app[SIO].eio.max_http_buffer_size))
     app.on_response_prepare.append(headers_hook(settings))

@@ -1,5 +1,6 @@
-/* The representatives' console: sign in with a token, see the queue, take and chat in tabs.
- * The token is kept in sessionStorage: it survives a reload of this tab and nothing else. */
+/* The representatives' console: sign in with an account (email and password) or a token, see the queue, take
+ * and chat in tabs. An account's session lives in an HttpOnly cookie the script never sees; a token is kept in
+ * sessionStorage: it survives a reload of this tab and nothing else. */
 
 import { io } from "socket.io-client";
 import { clockTime, el, request, stored } from "./common.js";
@@ -11,7 +12,7 @@ var REFRESH_MS = 20000;
 
 function Desk() {
   this.socket = null;
-  this.token = null;
+  this.token = null;         // a representative token, or null when signed in with an account (the cookie)
   this.me = null;            // {id, name} from /console/me.json
   this.tabs = {};            // conversation id -> Tab
   this.canned = [];
@@ -27,6 +28,11 @@ Desk.prototype.start = function () {
     self.alerter.unlock();
     self.signIn(self.$("token").value.trim());
   });
+  this.$("sign-in-account").addEventListener("submit", function (e) {
+    e.preventDefault();
+    self.alerter.unlock();
+    self.logIn(self.$("email").value.trim(), self.$("password").value);
+  });
   this.$("sign-out").addEventListener("click", function () { self.signOut(""); });
   this.$("refresh").addEventListener("click", function () { self.refreshOthers(); });
   document.addEventListener("click", function () { self.alerter.unlock(); }, { once: true });
@@ -34,6 +40,27 @@ Desk.prototype.start = function () {
   setInterval(function () { if (self.socket && self.socket.connected) self.refreshOthers(); }, REFRESH_MS);
   var saved = stored("sessionStorage", TOKEN_KEY);
   if (saved) this.signIn(saved);
+  else this.resume();
+};
+
+/** An account's session from an earlier page (the cookie): signed in again without asking, if it still holds. */
+Desk.prototype.resume = function () {
+  var self = this;
+  this.fetchJson("/console/me.json", null).then(function (me) { self.signedIn(null, me); }, function () {});
+};
+
+/** POST /auth/login; the server sets the session cookie, and the socket sends it on connecting. */
+Desk.prototype.logIn = function (email, password) {
+  var self = this;
+  this.$("account-error").textContent = "";
+  fetch("/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
+    body: JSON.stringify({ email: email, password: password }) }).then(function (response) {
+    return response.json().then(function (body) {
+      if (!response.ok) throw new Error(body.error ? body.error.message : "HTTP " + response.status);
+      self.$("password").value = "";
+      self.signedIn(null, { id: body.user.id, name: body.user.name });
+    });
+  }).catch(function (error) { self.$("account-error").textContent = error.message; });
 };
 
 // -- signing in ---------------------------------------------------------------
@@ -45,12 +72,8 @@ Desk.prototype.signIn = function (token) {
   clearTimeout(this.retry);
   this.$("sign-in-error").textContent = "";
   this.fetchJson("/console/me.json", token).then(function (me) {
-    self.token = token;
-    self.me = me;
     stored("sessionStorage", TOKEN_KEY, token);
-    self.$("who").textContent = "Signed in as " + me.name;
-    self.connect();
-    self.fetchJson("/console/canned.json", token).then(function (canned) { self.canned = canned; });
+    self.signedIn(token, me);
   }, function (error) {
     if (error.status === 401) return self.signOut("That token is not valid");
     // The server is down or restarting: keep the token and try again.
@@ -59,8 +82,19 @@ Desk.prototype.signIn = function (token) {
   });
 };
 
+Desk.prototype.signedIn = function (token, me) {
+  var self = this;
+  this.token = token;
+  this.me = me;
+  this.$("who").textContent = "Signed in as " + me.name;
+  this.connect();
+  this.fetchJson("/console/canned.json", token).then(function (canned) { self.canned = canned; });
+};
+
+/** GET with the token, or with no header at all when signed in with an account (the cookie goes by itself). */
 Desk.prototype.fetchJson = function (path, token) {
-  return fetch(path, { headers: { Authorization: "Bearer " + token }, cache: "no-store" }).then(function (response) {
+  var headers = token ? { Authorization: "Bearer " + token } : {};
+  return fetch(path, { headers: headers, cache: "no-store" }).then(function (response) {
     if (response.ok) return response.json();
     var error = new Error(response.statusText || "HTTP " + response.status);
     error.status = response.status;
@@ -70,7 +104,8 @@ Desk.prototype.fetchJson = function (path, token) {
 
 Desk.prototype.connect = function () {
   var self = this;
-  var socket = io(location.origin + "/agent", { auth: { token: this.token }, transports: ["websocket", "polling"],
+  var socket = io(location.origin + "/agent", { auth: this.token ? { token: this.token } : {},
+    transports: ["websocket", "polling"],
     tryAllTransports: true, reconnectionDelayMax: 5000 });
   socket.on("connect", function () { self.connected(); });
   socket.on("connect_error", function (err) { self.refused(err); });
@@ -103,7 +138,7 @@ Desk.prototype.connected = function () {
 
 Desk.prototype.refused = function (err) {
   var code = err.data && err.data.code;
-  if (code === "unauthorized") return this.signOut("That token is not valid");
+  if (code === "unauthorized") return this.signOut(this.token ? "That token is not valid" : "Please sign in again");
   this.status(code ? err.message : "Cannot reach the server. Retrying…");
   var socket = this.socket;
   if (!socket.active) setTimeout(function () { socket.connect(); }, 5000);
@@ -111,6 +146,7 @@ Desk.prototype.refused = function (err) {
 
 Desk.prototype.signOut = function (why) {
   if (this.socket) this.socket.disconnect();
+  if (this.me && !this.token) fetch("/auth/logout", { method: "POST", cache: "no-store" });
   this.socket = null;
   this.token = this.me = null;
   stored("sessionStorage", TOKEN_KEY, null);

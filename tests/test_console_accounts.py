@@ -1,0 +1,63 @@
+"""The console (chatbot/web/static/console.js) signed in with an account in Debian's Chromium: a wrong password
+refused, the session cookie out of the script's reach, the queue taken, a reload signed in again by the cookie,
+and signing out ending the session on the server."""
+
+from __future__ import annotations
+
+import re
+
+from chatbot.shared import passwords
+from chatbot.web.app import STORE
+from tests.conftest import Server
+from tests.test_browser import (  # noqa: F401  (browser and chromium are fixtures: one Chromium for this module)
+    PHONE,
+    UNKNOWN,
+    Session,
+    browser,
+    chromium,
+    open_widget,
+    say,
+)
+
+try:
+    from playwright.async_api import expect
+except ImportError:  # the fixtures skip (or fail in CI) with the reason
+    expect = None
+
+PASSWORD = "a long and unusual passphrase"
+
+
+async def test_an_agent_signs_in_with_email_and_password_and_takes_a_conversation(server: Server,
+                                                                                  browser: Session) -> None:  # noqa: F811
+    await server.app[STORE].create_user("ana@clinic.example", "Ana", "agent", passwords.hash_password(PASSWORD))
+    console = await browser.page(1280, 800)
+    await console.goto(server.url + "/console")
+    await console.get_by_label("Email").fill("ana@clinic.example")
+    await console.get_by_label("Password").fill("not the password at all")
+    await console.get_by_role("button", name="Sign in with email").click()
+    await expect(console.locator("#account-error")).to_have_text("Wrong email or password.")
+
+    await console.get_by_label("Password").fill(PASSWORD)
+    await console.get_by_role("button", name="Sign in with email").click()
+    await expect(console.locator("#who")).to_have_text("Signed in as Ana")
+    await expect(console.locator("#connection")).to_have_text("Connected")
+    assert "chatbot_session" not in await console.evaluate("document.cookie"), "HttpOnly: scripts never see it"
+    assert await console.evaluate("sessionStorage.length") == 0, "no token kept: the cookie is the sign-in"
+
+    visitor = await browser.page(**PHONE)
+    await open_widget(visitor, server.url + "/")
+    await say(visitor, UNKNOWN)
+    card = console.locator("#queue li")
+    await expect(card).to_have_count(1)
+    await card.get_by_role("button", name=re.compile("^Take")).click()
+    await expect(visitor.locator(".subtitle")).to_have_text("You are chatting with Ana")
+
+    await console.reload()
+    await expect(console.locator("#who")).to_have_text("Signed in as Ana")
+    await expect(console.locator("#connection")).to_have_text("Connected")
+
+    await console.get_by_role("button", name="Sign out").click()
+    await expect(console.locator("#sign-in-view")).to_be_visible()
+    await console.reload()
+    await expect(console.locator("#sign-in-view")).to_be_visible()
+    await expect(console.locator("#who")).to_have_text("")
