@@ -24,6 +24,7 @@ def test_questions_without_a_question_mark_are_recognised() -> None:
     assert asks("what is a cortisone shot") and asks("i was wondering about seminars")
     assert asks("quisiera saber el horario")
     assert asks("my husband wants to know if the seminar costs anything") and asks("mi esposo quiere saber el horario")
+    assert asks("hay citas esta semana") and not asks("hay mañanas que no puedo ni peinarme.")  # a full stop: told
     assert not asks("my back hurts every day.") and not asks("gracias")
 
 

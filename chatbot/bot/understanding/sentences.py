@@ -22,9 +22,13 @@ _QUESTION_WORDS = (
     r"cual|cuál|cuanto|cuánto|cuanta|cuánta|puedo|puede|pueden|podria|podría|se puede|hay|es|son|debo|deberia|"
     r"debería|tienen|tiene|necesito|sirve|ayuda|ayudan"
 )
+_LEADING = re.compile(
+    rf"^\W*(?:(?:and|also|so|ok|okay|well|but|oh|y|entonces|pues|bueno|pero|tambien|también)\s+)?(?:{_QUESTION_WORDS})\b",
+    re.IGNORECASE,
+)
+"""A question word first: a question even without its mark ("hay citas esta semana"), unless a full stop ends it."""
 _ASKING = re.compile(
-    rf"^\W*(?:(?:and|also|so|ok|okay|well|but|oh|y|entonces|pues|bueno|pero|tambien|también)\s+)?(?:{_QUESTION_WORDS})\b"
-    r"|\b(?:(?:want|wants|wanted|would like|d like|need|needs) to know|i was wondering|wondering|tell me|let me know|"
+    r"\b(?:(?:want|wants|wanted|would like|d like|need|needs) to know|i was wondering|wondering|tell me|let me know|"
     r"(?:i have|i've got|quick|one more|another) question|question for you|"
     r"quer[ií]a (?:saber|preguntar)|tengo una (?:pregunta|duda|consulta)|una (?:pregunta|duda|consulta)|"
     r"explain|info on|information (?:on|about)|any (?:advice|tips|info)|i need (?:help|info|information)|"
@@ -63,7 +67,9 @@ def sentences(text: str) -> list[str]:
 def asks(sentence: str) -> bool:
     """True when the sentence reads as a question or a request for information."""
     stripped = sentence.strip()
-    return stripped.endswith("?") or stripped.startswith("¿") or bool(_ASKING.search(stripped))
+    if stripped.endswith("?") or stripped.startswith("¿") or _ASKING.search(stripped):
+        return True
+    return bool(_LEADING.search(stripped)) and not stripped.endswith(".")
 
 
 def questions(text: str) -> list[str]:
