@@ -22,7 +22,7 @@ from tests.conftest import ROOT, Server
 sys.path.insert(0, str(ROOT / "bench"))
 from understanding import HELD_OUT, SET_DIR, Case, load_set  # noqa: E402
 
-FLOORS = {"answer": 0.92, "handoff": 0.93, "urgent": 0.99}
+FLOORS = {"answer": 0.93, "handoff": 0.94, "urgent": 0.99}
 """Below what the set scored when these floors were set (docs/understanding.md): room for noise, none for a slide."""
 MAX_FALSE_ALARMS = 0.02
 """Of the set's non-urgent entries, which are adversarial on purpose (near misses, denials, figures of speech): 6 of
