@@ -44,7 +44,9 @@ UNKNOWN = "do you sell running shoes in size 12?"
 HTML = "<img src=x onerror=alert(1)>"
 
 
-def _devtools_url(log: Path, process: subprocess.Popen[bytes], timeout: float = 20.0) -> str:
+def _devtools_url(log: Path, process: subprocess.Popen[bytes], timeout: float = 60.0) -> str:
+    """Chromium's DevTools address from its log. 20 s was once too short in CI: a cold start beside two test workers,
+    each with its own servers and browser, on 2 cores."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = re.search(r"DevTools listening on (ws://\S+)", log.read_text(errors="replace"))
