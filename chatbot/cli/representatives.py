@@ -71,7 +71,8 @@ ACTIONS: dict[str, Callable[[Store, argparse.Namespace], Awaitable[int]]] = {
 }
 
 
-def _valid_name(value: str) -> str:
+def valid_name(value: str) -> str:
+    """A person's display name for the console and the visitor: 1 to 80 characters (staff and token accounts)."""
     value = value.strip()
     if not 0 < len(value) <= 80:
         raise argparse.ArgumentTypeError("a name is 1 to 80 characters")
@@ -91,7 +92,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         ("rotate", "issue a new token, revoking the old"),
     ):
         action_parser = actions.add_parser(action, help=text)
-        action_parser.add_argument("name", type=_valid_name)
+        action_parser.add_argument("name", type=valid_name)
         config.add_setting(action_parser, "database_url")
     config.add_setting(actions.add_parser("list", help="list representatives"), "database_url")
     parser.set_defaults(func=_main)

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from chatbot.chat.protocol import iso
 from chatbot.chat.staff import Role
+from chatbot.cli.representatives import valid_name
 from chatbot.shared import config, passwords
 from chatbot.store import Store, schema
 from chatbot.store.audit import cli_actor
@@ -127,13 +128,6 @@ def _email(value: str) -> str:
     return value
 
 
-def _name(value: str) -> str:
-    value = value.strip()
-    if not 0 < len(value) <= 80:
-        raise argparse.ArgumentTypeError("a name is 1 to 80 characters")
-    return value
-
-
 def _main(args: argparse.Namespace) -> int:
     return asyncio.run(_with_store(config.load(args), args))
 
@@ -144,7 +138,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     roles = [role.value for role in Role]
     add = actions.add_parser("add", help="create an account (asks for its password)")
     add.add_argument("email", type=_email)
-    add.add_argument("--name", type=_name, required=True)
+    add.add_argument("--name", type=valid_name, required=True)
     add.add_argument("--role", choices=roles, required=True)
     add.add_argument("--password-stdin", action="store_true", help="read the password as one line of stdin")
     reset = actions.add_parser("reset-password", help="set a new password and end the user's sessions")
