@@ -39,7 +39,7 @@ from chatbot.bot import redflags  # noqa: E402
 from chatbot.bot.answers import Bot  # noqa: E402
 from chatbot.bot.intents import load_intents  # noqa: E402
 from chatbot.bot.matcher.embedding import token_embedding  # noqa: E402
-from chatbot.bot.matcher.encoder import available, sentence_encoder  # noqa: E402
+from chatbot.bot.matcher.encoder import encoder_for  # noqa: E402
 from chatbot.shared.figures import percentile  # noqa: E402
 
 DEVELOPMENT_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "understanding"
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     intents = load_intents(args.intents)
     token_embedding()  # loaded once per process: not part of a reload
-    encoder = sentence_encoder() if available() else None
+    encoder = encoder_for("auto")
     start = time.perf_counter()
     bot = Bot(intents, encoder=encoder)
     build = time.perf_counter() - start

@@ -25,7 +25,7 @@ import numpy as np
 
 from chatbot.bot.matcher import Matcher
 from chatbot.bot.matcher.calibration import OOS_SHARE
-from chatbot.bot.matcher.encoder import SentenceEncoder, available, sentence_encoder
+from chatbot.bot.matcher.encoder import SentenceEncoder, encoder_for
 from chatbot.shared.figures import percentile
 from chatbot.shared.values import flag, number, whole_number
 
@@ -314,7 +314,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if not args.json:
         print(f"building the matcher on {args.data} ...", file=sys.stderr)
-    encoder = sentence_encoder() if args.encoder and available() else None
+    encoder = encoder_for("auto" if args.encoder else "off")
     report = evaluate(data, shots=args.shots, seed=args.seed, min_oos_recall=args.min_oos_recall,
                       progress=None if args.json else ProgressBar(), encoder=encoder)
     if args.json:

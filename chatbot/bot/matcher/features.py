@@ -137,9 +137,8 @@ class Featurizer:
             return self._sentence_columns, np.zeros(0)
         return self._sentence_columns, self._sentence(" ".join(words)).astype(np.float64) * SENTENCE_WEIGHT
 
-    def full_matrix(self, texts: Sequence[Sequence[str]]) -> sp.csr_matrix:
-        """Rows of ``matrix`` followed by the sentence block, encoded in batches (for training)."""
-        fast = self.matrix(texts)
+    def with_sentences(self, fast: sp.csr_matrix, texts: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """``fast`` (``matrix(texts)``, already built) followed by the sentence block of the same texts (training)."""
         if self._sentence is None:
             return fast
         dense = self._sentence.examples([" ".join(words) for words in texts]).astype(np.float64) * SENTENCE_WEIGHT

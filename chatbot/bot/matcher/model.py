@@ -185,12 +185,12 @@ class Matcher:
             return cls([], featurizer, _Stage(empty, Calibrator.fallback(), []), None)
         salad_texts = word_salad(texts, np.random.default_rng(_SEED), _salad_size(texts, negative_words))
         has_negatives = bool(negative_words)
-        fast = _Stage.fit(featurizer.matrix(texts), labels, len(intents), featurizer.matrix(salad_texts),
-                          has_negatives)
+        x, salad = featurizer.matrix(texts), featurizer.matrix(salad_texts)
+        fast = _Stage.fit(x, labels, len(intents), salad, has_negatives)
         full = None
         if featurizer.has_sentence:
-            full = _Stage.fit(featurizer.full_matrix(texts), labels, len(intents),
-                              featurizer.full_matrix(salad_texts), has_negatives)
+            full = _Stage.fit(featurizer.with_sentences(x, texts), labels, len(intents),
+                              featurizer.with_sentences(salad, salad_texts), has_negatives)
         return cls(intents, featurizer, fast, full)
 
     @property
