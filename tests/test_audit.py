@@ -4,7 +4,6 @@ sign-ins, account changes and every admin read, the chain verified, and broken o
 from __future__ import annotations
 
 import asyncio
-import io
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +16,7 @@ from chatbot.cli.main import main
 from chatbot.store import Store
 from tests.conftest import Server
 from tests.test_staff_sessions import PASSWORD, Console, add_user, login, signed_in
+from tests.test_users import run
 
 TOKEN = {"Authorization": "Bearer test-admin-token"}
 
@@ -62,14 +62,6 @@ async def test_bad_audit_queries_are_answered_400(server: Server) -> None:
     for query in ({"since": "yesterday"}, {"limit": "0"}, {"user": "x" * 300}):
         status, body = await server.get("/admin/audit", headers=TOKEN, params=query)
         assert status == 400 and body["error"]["code"] == "bad_request", (query, body)
-
-
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *argv: str,
-        stdin: str = "") -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def execute(url: str, *statements: str) -> None:
