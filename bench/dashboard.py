@@ -4,8 +4,10 @@ A fresh database is filled by bench/seed.py (by default 100,000 conversations
 over 90 days, with their state changes and messages), a real server is started
 on it in this process, and the endpoint is asked for the whole range
 ``--repeat`` times over HTTP, with the admin token, as the dashboard page asks.
-The store's counting alone (``ReadQueries.activity``) is timed too, to show
-where the time goes. The issue's target: within a second at 100,000.
+The first request is timed on its own: it counts every settled day and keeps
+the rollups (chatbot/store/rollups.py); the repeats read them and count only
+today. The store's part alone (``RollupQueries.dashboard_days``) is timed too,
+to show where the time goes. The issue's target: within a second at 100,000.
 
     python bench/dashboard.py --conversations 100000 --days 90
 """
@@ -71,18 +73,20 @@ async def bench(conversations: int, days: int, repeat: int, work: Path) -> dict[
                     body: dict[str, Any] = await response.json()
                     return body
 
-            figures = await endpoint()  # warm: the first request also opens the database
+            cold_times, cold_cpu = await _timed(endpoint, 1)  # counts every settled day and keeps its rollup
+            figures = await endpoint()
             store = runner.app[STORE]
-            first, end = datetime.now(UTC) - timedelta(days=days), datetime.now(UTC) + timedelta(days=1)
             http_times, http_cpu = await _timed(endpoint, repeat)
-            store_times, store_cpu = await _timed(lambda: store.activity(first, end), repeat)
+            first = today - timedelta(days=days - 1)
+            store_times, store_cpu = await _timed(lambda: store.dashboard_days(first, today, today), repeat)
     finally:
         await runner.cleanup()
     assert figures["conversations"] == conversations, figures["conversations"]
     return {
         "conversations": conversations, "days": days, "seed_s": round(seeded, 1),
+        "first_request_s": _summary(cold_times, cold_cpu),
         "endpoint_s": _summary(http_times, http_cpu),
-        "store_activity_s": _summary(store_times, store_cpu),
+        "store_days_s": _summary(store_times, store_cpu),
         "endings": {e["ending"]: e["count"] for e in figures["endings"]},
     }
 
@@ -102,10 +106,13 @@ def main() -> None:
         report = asyncio.run(bench(args.conversations, args.days, args.repeat, Path(work)))
     print(f"{report['conversations']:,} conversations over {report['days']} days (seeded in {report['seed_s']} s)",
           file=sys.stderr)
-    endpoint, store = report["endpoint_s"], report["store_activity_s"]
-    print(f"GET /admin/activity, whole range: median {endpoint['median']} s (CPU {endpoint['cpu_median']} s), "
-          f"max {endpoint['max']} s of {args.repeat}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"of which the store's counting: median {store['median']} s (CPU {store['cpu_median']} s)")
+    cold, endpoint, store = report["first_request_s"], report["endpoint_s"], report["store_days_s"]
+    print(f"GET /admin/activity, whole range, first request (counts and keeps every settled day): {cold['median']} s "
+          f"(CPU {cold['cpu_median']} s)")
+    print(f"then: median {endpoint['median']} s (CPU {endpoint['cpu_median']} s), max {endpoint['max']} s of "
+          f"{args.repeat}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"of which the store's days (rollups read, today counted): median {store['median']} s "
+          f"(CPU {store['cpu_median']} s)")
     print(json.dumps(report))
 
 

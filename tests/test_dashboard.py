@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from chatbot.admin import dashboard
+from chatbot.chat.keys import STORE
+from chatbot.store import Store
+from chatbot.store.models import DailyRollup
 from chatbot.web.app import SERVICE
 from tests.conftest import Server
 from tests.test_accessibility import assert_accessible, tab_to
@@ -31,9 +36,10 @@ def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-async def seed(server: Server, visitors, representatives) -> dict[str, str]:
+async def seed(server: Server, visitors, representatives) -> tuple[dict[str, str], Any]:
     """One conversation for each ending, through the protocol: the bot alone, taken after a low-confidence
-    handoff (and rated 4), abandoned in the queue, and still open. Returns their ids by ending."""
+    handoff (and rated 4), abandoned in the queue, and still open. Returns their ids by ending, and the visitor
+    of the open one."""
     rep = await representatives(server, "Maria")
     ids = {}
     alone = await visitors(server.url)
@@ -59,7 +65,7 @@ async def seed(server: Server, visitors, representatives) -> dict[str, str]:
     still = await visitors(server.url)
     await still.ask(HEAT_EN)
     ids["open"] = still.conversation["id"]
-    return ids
+    return ids, still
 
 
 # -- the figures ------------------------------------------------------------------
@@ -105,6 +111,42 @@ async def test_days_before_the_range_are_not_counted(server: Server, visitors) -
     assert [e["count"] for e in reply.body["endings"]] == [0, 0, 0]  # bot, abandoned, open: shown, empty
 
 
+async def test_a_settled_day_is_kept_read_back_alike_and_forgotten_when_a_conversation_goes(
+        server: Server, visitors, representatives) -> None:
+    """Rollups (chatbot/store/rollups.py): the dashboard is asked as if it were tomorrow, so today is over. A day
+    with an open conversation is counted afresh each time and not kept; once its last conversation closes it is
+    kept, with the figures counting afresh gives; a kept day is read, not counted again; deleting one of its
+    conversations forgets it."""
+    store = server.app[STORE]
+    ids, still = await seed(server, visitors, representatives)
+    day = datetime.now(UTC).date()
+    when, tomorrow = dashboard.Period(day, day), day + timedelta(days=1)
+    live = await dashboard.activity(store, when)
+    assert await dashboard.activity(store, when, today=tomorrow) == live
+    assert await kept(store) == []  # the open conversation keeps the day open
+
+    assert (await still.call("close", {}))["ok"]
+    counted = await dashboard.activity(store, when)
+    assert await dashboard.activity(store, when, today=tomorrow) == counted
+    assert await kept(store) == [day.isoformat()]
+    assert {e["ending"]: e["count"] for e in counted["endings"]}["bot"] == 2  # the open one ended with the bot
+
+    async with store.transaction() as session:  # a kept day is read: change what is kept, and the figures follow
+        row = await session.get(DailyRollup, day.isoformat())
+        row.figures = {**row.figures, "hours": [n * 10 for n in row.figures["hours"]]}
+    assert (await dashboard.activity(store, when, today=tomorrow))["conversations"] == 40
+    assert (await dashboard.activity(store, when))["conversations"] == 4  # today itself is always counted
+
+    assert (await call(server, "DELETE", f"/admin/conversations/{ids['bot']}")).status == 204
+    assert await kept(store) == []
+    assert (await dashboard.activity(store, when, today=tomorrow))["conversations"] == 3
+
+
+async def kept(store: Store) -> list[str]:
+    async with store.transaction() as session:
+        return list(await session.scalars(select(DailyRollup.day)))
+
+
 def test_endings_put_handoffs_between_the_bot_and_abandoned() -> None:
     shown = dashboard.endings({"open": 1, "handoff:urgent": 2, "bot": 5, "handoff:requested": 2})
     assert [e["ending"] for e in shown] == ["bot", "handoff:requested", "handoff:urgent", "abandoned", "open"]
@@ -148,7 +190,7 @@ async def sign_in(page: Page, server: Server, token: str = TOKEN) -> None:
 
 async def test_dashboard_draws_every_chart_with_its_figures_and_csv(server: Server, browser: Session,
                                                                      visitors, representatives) -> None:
-    ids = await seed(server, visitors, representatives)
+    ids, _ = await seed(server, visitors, representatives)
     page = await browser.page(1280, 900)
     await page.goto(server.url + "/admin")
     await assert_accessible(page, "dashboard sign-in")

@@ -22,7 +22,7 @@ from typing import Any
 from chatbot.admin import unanswered
 from chatbot.shared.figures import percentile
 from chatbot.store import Store
-from chatbot.store.reads import Daily, RatingTotal
+from chatbot.store.reads import Daily, DayFigures
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 366
@@ -83,26 +83,35 @@ def period(query: Mapping[str, str], today: date | None = None) -> Period:
     return Period(first, last)
 
 
-async def activity(store: Store, when: Period) -> dict[str, Any]:
-    """Every figure of the dashboard for ``when``, as JSON."""
-    rows = await store.activity(when.start, when.end)
-    waits = await store.daily_take_waits(when.start, when.end)
-    rated = await store.rating_totals(when.start, when.end)
+async def activity(store: Store, when: Period, today: date | None = None) -> dict[str, Any]:
+    """Every figure of the dashboard for ``when``, as JSON; days before ``today`` may come from the store's
+    rollups (chatbot/store/rollups.py)."""
+    figures = await store.dashboard_days(when.first, when.last, today or datetime.now(UTC).date())
+    names = await store.agent_names()
     found = await store.unanswered(when.start, UNANSWERED, when.end)
     groups = await asyncio.to_thread(unanswered.group, found)
     days = when.days()
     return {
         "from": when.first.isoformat(),
         "to": when.last.isoformat(),
-        "conversations": sum(rows.per_day.values()),
-        "per_day": [{"day": day, "conversations": rows.per_day.get(day, 0)} for day in days],
-        "endings": endings(rows.endings),
-        "queue_wait": _daily_percentiles(waits, days),
-        "first_reply": _daily_percentiles(rows.first_replies, days),
-        "csat": _csat(rated, days),
-        "busiest_hours": [{"hour": hour, "conversations": n} for hour, n in enumerate(rows.per_hour)],
+        "conversations": sum(sum(day.hours) for day in figures),
+        "per_day": [{"day": day.day, "conversations": sum(day.hours)} for day in figures],
+        "endings": endings(_added(day.endings for day in figures)),
+        "queue_wait": _daily_percentiles([(day.day, wait) for day in figures for wait in day.take_waits], days),
+        "first_reply": _daily_percentiles([pair for day in figures for pair in day.first_replies], days),
+        "csat": _csat(figures, names, days),
+        "busiest_hours": [{"hour": hour, "conversations": sum(day.hours[hour] for day in figures)}
+                          for hour in range(24)],
         "unanswered": {"messages": len(found), "groups": [_group(g, n) for n, g in enumerate(groups[:TOP_GROUPS])]},
     }
+
+
+def _added(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for one in counts:
+        for key, n in one.items():
+            total[key] = total.get(key, 0) + n
+    return total
 
 
 def endings(counts: Mapping[str, int]) -> list[dict[str, Any]]:
@@ -142,15 +151,17 @@ def _rounded(values: Sequence[float], p: float) -> float | None:
     return round(percentile(values, p), 1) if values else None
 
 
-def _csat(totals: Sequence[RatingTotal], days: list[str]) -> dict[str, Any]:
+def _csat(figures: Sequence[DayFigures], names: Mapping[str, str], days: list[str]) -> dict[str, Any]:
     """Visitors' ratings (1-5): overall, per day given and by the representative credited."""
     per_day: dict[str, list[int]] = {}
     per_person: dict[str, list[int]] = {}
-    for one in totals:
-        for key, into in ((one.day, per_day), (one.agent_name or f"(removed {one.agent_id})", per_person)):
-            count, total = into.get(key, [0, 0])
-            into[key] = [count + one.count, total + one.total]
-    count, total = sum(t.count for t in totals), sum(t.total for t in totals)
+    for day in figures:
+        for agent_id, count, total in day.ratings:
+            person = names.get(agent_id or "") or f"(removed {agent_id})"
+            for key, into in ((day.day, per_day), (person, per_person)):
+                seen, added = into.get(key, [0, 0])
+                into[key] = [seen + count, added + total]
+    count, total = sum(n for n, _ in per_day.values()), sum(t for _, t in per_day.values())
     return {
         "count": count,
         "average": _average(count, total),

@@ -22,12 +22,12 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.history import HistoryQueries
-from chatbot.store.reads import ReadQueries
+from chatbot.store.rollups import RollupQueries
 from chatbot.store.service_levels import ServiceLevelQueries
 from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, UserQueries, AuditQueries, ServiceLevelQueries, ReadQueries):
+class Store(HistoryQueries, AccountQueries, UserQueries, AuditQueries, ServiceLevelQueries, RollupQueries):
     """Conversations, messages, state changes, representatives, staff accounts and the audit trail in one database."""
 
 

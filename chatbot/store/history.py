@@ -19,6 +19,7 @@ from sqlalchemy import Select, delete, exists, func, select
 from chatbot.store.base import chunks, rows_changed
 from chatbot.store.chat import ChatQueries
 from chatbot.store.models import Conversation, Message, State, StateChange
+from chatbot.store.rollups import forget_days
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class HistoryQueries(ChatQueries):
         deleted = 0
         for chunk in chunks(ids):
             async with self.transaction() as session:
+                await forget_days(session, chunk)
                 await session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
                 await session.execute(delete(StateChange).where(StateChange.conversation_id.in_(chunk)))
                 result = await session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))

@@ -12,7 +12,7 @@ from chatbot.store.base import Database, rows_changed
 from chatbot.store.models import Conversation, State, StateChange, utcnow
 
 
-def _takes(since: datetime) -> Select[int, datetime, datetime]:
+def takes_since(since: datetime) -> Select[int, datetime, datetime]:
     """Each take from the queue since ``since`` with the moment of its conversation's latest queueing before it.
 
     The one wait-time calculation: the estimate a queued visitor sees, the
@@ -39,19 +39,10 @@ def _takes(since: datetime) -> Select[int, datetime, datetime]:
 class ServiceLevelQueries(Database):
     async def take_waits(self, since: datetime, limit: int | None = None) -> list[float]:
         """Seconds from queued to taken, for each take from the queue since ``since`` (the latest ``limit``)."""
-        takes = _takes(since).order_by(desc("take_id"))
+        takes = takes_since(since).order_by(desc("take_id"))
         async with self.transaction() as session:
             rows = await session.execute(takes if limit is None else takes.limit(limit))
             return [(taken - waited_from).total_seconds() for _, taken, waited_from in rows]
-
-    async def daily_take_waits(self, start: datetime, end: datetime) -> list[tuple[str, float]]:
-        """For each take from the queue in ``[start, end)``: its UTC day and the seconds it waited, both worked
-        out by the database (the dashboard asks for tens of thousands)."""
-        takes = _takes(start).where(StateChange.created_at < end).subquery()
-        day, _ = self.clock(takes.c.taken)
-        async with self.transaction() as session:
-            rows = await session.execute(select(day, self.seconds(takes.c.taken, takes.c.queued)))
-            return [(str(on), round(float(seconds), 3)) for on, seconds in rows]
 
     async def had_representative(self, conversation_id: str) -> bool:
         """Whether a representative ever held the conversation (it may have been handed back since)."""
