@@ -7,14 +7,17 @@ Covers chatbot/admin/dashboard.py, chatbot/admin/tryout.py, the dashboard querie
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from chatbot.admin import dashboard
+from chatbot.admin import dashboard, tradeoff
 from chatbot.chat.keys import STORE
 from chatbot.store import Store
 from chatbot.store.models import DailyRollup
@@ -23,13 +26,14 @@ from tests.conftest import Server
 from tests.test_accessibility import assert_accessible, tab_to
 from tests.test_admin import TOKEN, call
 from tests.test_browser import HEAT_EN, UNKNOWN, Session, browser, chromium
+from tests.test_intents_eval import baking
 
 try:
     from playwright.async_api import Page, expect
 except ImportError:  # test_browser's fixture skips (or fails in CI) without Playwright
     pass
 
-FIXTURES = (chromium, browser)  # tests/test_browser.py's fixtures, used here by name
+FIXTURES = (chromium, browser, baking)  # fixtures of tests/test_browser.py and tests/test_intents_eval.py, by name
 
 
 def today() -> str:
@@ -267,6 +271,52 @@ async def test_trying_a_message_says_what_the_running_bot_would_do(server: Serve
         refused = await call(server, "GET", "/admin/intents/try", params=params)
         assert refused.status == 400 and message in refused.body["error"]["message"]
     assert (await call(server, "GET", "/admin/intents/try", token=None, params={"text": "hi"})).status == 401
+
+
+async def trade_off(server: Server) -> dict[str, Any]:
+    """GET /admin/intents/trade-off until the child process has worked it out (202 until then)."""
+    for _ in range(120):
+        reply = await call(server, "GET", "/admin/intents/trade-off")
+        if reply.status == 200:
+            return reply.body
+        assert reply.status == 202 and reply.body == {"state": "working"}, reply.body
+        await asyncio.sleep(0.5)
+    raise AssertionError("the trade-off was not worked out in a minute")
+
+
+async def test_the_threshold_trade_off_is_the_eval_commands_curve_worked_out_once(make_server, baking: Path) -> None:
+    server = await make_server(intents_dir=baking)
+    assert (await call(server, "GET", "/admin/intents/trade-off", token=None)).status == 401
+    bot = server.app[SERVICE].bot
+    figures = await trade_off(server)
+    assert figures == json.loads(json.dumps(tradeoff.curve(list(bot.intents.values()), bot.threshold)))
+    assert figures["current"] == bot.threshold and figures["out_of_scope"] == 20 and figures["examples"] == 41
+    thresholds = [p["threshold"] for p in figures["curve"]]
+    assert thresholds == [n / 100 for n in range(101)]
+    answered = [p["answered"] for p in figures["curve"]]
+    assert answered == sorted(answered, reverse=True) and answered[0] == 1.0  # a higher bar answers less
+    handed = [p["handed_off"] for p in figures["curve"]]
+    assert handed == sorted(handed) and handed[-1] == 1.0
+    again = await call(server, "GET", "/admin/intents/trade-off")  # kept for this bot: no second child run
+    assert again.status == 200 and again.body == figures
+
+
+async def test_dashboard_draws_the_trade_off_when_asked(make_server, baking: Path, browser: Session) -> None:
+    server = await make_server(intents_dir=baking)
+    page = await browser.page(1280, 900)
+    await sign_in(page, server)
+    await expect(page.locator("#intents tbody tr")).to_have_count(3)
+    await tab_to(page, page.get_by_text("Threshold trade-off", exact=True))
+    await page.keyboard.press("Enter")
+    chart = page.locator("[data-chart=trade-off] canvas[role=img]")
+    await expect(chart).to_have_attribute("aria-label", re.compile("At the current threshold 0\\.[0-9]{2}: "),
+                                          timeout=60_000)
+    await expect(page.locator("#trade-off-status")).to_contain_text("recommended")
+    async with page.expect_download() as started:
+        await page.get_by_role("button", name="Download CSV: Threshold trade-off").click()
+    rows = (await (await started.value).path()).read_text(encoding="utf-8").splitlines()
+    assert rows[0] == '"Threshold","Answered","Accuracy","Out of scope handed off"' and len(rows) == 1 + 21 + 2
+    await assert_accessible(page, "dashboard with the trade-off")
 
 
 async def test_dashboard_by_keyboard_try_a_message_and_download_a_chart(server: Server, browser: Session) -> None:

@@ -31,6 +31,7 @@ from aiohttp import web
 
 from chatbot.admin import dashboard, openapi, reports, tryout, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
+from chatbot.admin.tradeoff import TRADE_OFF, TradeOff
 from chatbot.bot.matcher.encoder import encoder_for
 from chatbot.chat import transcripts
 from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STAFF, STORE
@@ -276,6 +277,21 @@ async def try_intents(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(tryout.tried, bot, text, lang))
 
 
+async def trade_off(request: web.Request) -> web.Response:
+    """The threshold trade-off of the running intents (chatbot/admin/tradeoff.py): 200 with the figures, or 202
+    while they are worked out (the dashboard asks again after ``Retry-After`` seconds)."""
+    figures = await request.app[TRADE_OFF].figures(request.config_dict[SERVICE].bot)
+    if figures is None:
+        return web.json_response({"state": "working"}, status=202, headers={"Retry-After": "2"})
+    return web.json_response(figures)
+
+
+async def _trade_off(admin: web.Application) -> AsyncIterator[None]:
+    admin[TRADE_OFF] = TradeOff()
+    yield
+    await admin[TRADE_OFF].close()
+
+
 async def list_conversations(request: web.Request) -> web.Response:
     criteria = _search(request.query)
     limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
@@ -379,6 +395,8 @@ def add_routes(app: web.Application) -> None:
     admin.router.add_get("/activity", activity)
     admin.router.add_get("/intents", list_intents)
     admin.router.add_get("/intents/try", try_intents)
+    admin.router.add_get("/intents/trade-off", trade_off)
+    admin.cleanup_ctx.append(_trade_off)
     admin.router.add_get("/conversations", list_conversations)
     admin.router.add_get("/conversations/{id}", one_conversation)
     admin.router.add_delete("/conversations/{id}", delete_conversation)

@@ -71,6 +71,12 @@ def _operation(
     return {"summary": summary, "parameters": parameters or [], "responses": {"200": ok, **_ERRORS, **responses}}
 
 
+_TRADE_OFF_POINT = {"type": _OBJ, "properties": {
+    "threshold": {"type": "number"}, "answered": {"type": "number"}, "accuracy": {"type": ["number", "null"]},
+    "handed_off": {"type": "number"}}}
+_WORKING: dict[str, Any] = {"202": {
+    "description": "Still being worked out in a child process: ask again after Retry-After seconds",
+    "content": {"application/json": {"schema": {"type": _OBJ, "properties": {"state": {"const": "working"}}}}}}}
 _NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
 _ERROR_BODY = {"type": _OBJ, "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
 
@@ -331,6 +337,18 @@ def _paths() -> dict[str, Any]:
                 [_param("text", "The message, 1 to 500 characters.", {"type": "string", "maxLength": 500}),
                  _param("lang", "en or es: the language when the text does not say.",
                         {"type": "string", "enum": ["en", "es"], "default": "en"})],
+            )
+        },
+        "/admin/intents/trade-off": {
+            "get": _operation(
+                "The threshold trade-off of the running intents, every example held out (chatbot intents eval's "
+                "curve): answered, accuracy and out-of-scope handed off at each threshold from 0 to 1 by 0.01",
+                _json({"type": _OBJ, "properties": {
+                    "current": {"type": "number"}, "recommended": {"type": "number"},
+                    "examples": {"type": "integer"}, "out_of_scope": {"type": "integer"},
+                    "at_current": _TRADE_OFF_POINT, "at_recommended": _TRADE_OFF_POINT,
+                    "curve": {"type": "array", "items": _TRADE_OFF_POINT}}}, "The curve"),
+                None, **_WORKING,
             )
         },
         **_dashboard_page(),

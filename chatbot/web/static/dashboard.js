@@ -20,6 +20,7 @@ Board.prototype.start = function () {
   $("range").addEventListener("submit", function (e) { e.preventDefault(); self.load(); });
   $("search").addEventListener("submit", function (e) { e.preventDefault(); self.search(); });
   $("try").addEventListener("submit", function (e) { e.preventDefault(); self.tryText(); });
+  $("trade-off-details").addEventListener("toggle", function () { if (this.open) self.tradeOff(); });
   var to = new Date().toISOString().slice(0, 10);
   $("to").value = to;
   $("from").value = new Date(Date.now() - 29 * 86400000).toISOString().slice(0, 10);
@@ -169,6 +170,53 @@ Board.prototype.intents = function () {
         el("td", { class: "number", text: String(i.examples.es || 0) })]);
     }));
   }, function (error) { $("try-error").textContent = error.message; });
+};
+
+/** The threshold trade-off of the running intents, asked for when its section is opened (it costs the server
+ * seconds of CPU) and drawn once the server has worked it out: 202 while it holds out every example in a child
+ * process, then 200 with the curve. */
+Board.prototype.tradeOff = function (again) {
+  var self = this;
+  if (this.tradeOffCard || (this.tradeOffAsked && !again)) return;
+  this.tradeOffAsked = true;
+  $("trade-off-status").textContent = "Working out the threshold trade-off: every example is held out…";
+  this.get("/admin/intents/trade-off").then(function (t) {
+    if (t.state === "working") {
+      setTimeout(function () { if (self.token) self.tradeOff(true); }, 2000);
+      return;
+    }
+    var at = function (p) {
+      return percent(p.answered) + " of answerable examples answered, " +
+        (p.accuracy === null ? "none" : percent(p.accuracy)) + " of those right, " +
+        percent(p.handed_off) + " of out-of-scope examples handed off";
+    };
+    var shown = t.curve.filter(function (p, i) { return i % 5 === 0; });
+    self.tradeOffCard = chartCard({
+      id: "trade-off", title: "Threshold trade-off", kind: "line", unit: "% of examples",
+      labels: t.curve.map(function (p) { return p.threshold.toFixed(2); }),
+      describe: "At the current threshold " + t.current.toFixed(2) + ": " + at(t.at_current) +
+        ". At the recommended " + t.recommended.toFixed(2) + ": " + at(t.at_recommended) + ". Over " + t.examples +
+        " answerable and " + t.out_of_scope + " out-of-scope examples, each held out.",
+      series: [
+        { label: "Answered", values: t.curve.map(function (p) { return Math.round(p.answered * 1000) / 10; }) },
+        { label: "Accuracy of answers", values: t.curve.map(function (p) {
+          return p.accuracy === null ? null : Math.round(p.accuracy * 1000) / 10; }) },
+        { label: "Out of scope handed off", values: t.curve.map(function (p) { return Math.round(p.handed_off * 1000) / 10; }) }
+      ],
+      header: ["Threshold", "Answered", "Accuracy", "Out of scope handed off"],
+      rows: shown.concat([t.at_current, t.at_recommended]).map(function (p) {
+        return [p.threshold.toFixed(2), percent(p.answered), p.accuracy === null ? null : percent(p.accuracy),
+          percent(p.handed_off)];
+      })
+    }, "threshold-trade-off.csv");
+    $("trade-off").replaceChildren(self.tradeOffCard.node);
+    self.tradeOffCard.draw();
+    $("trade-off-status").textContent = "Current threshold " + t.current.toFixed(2) + ", recommended " +
+      t.recommended.toFixed(2) + " (the best accuracy on traffic with 20 % out-of-scope messages, as chatbot eval chooses it).";
+  }, function (error) {
+    self.tradeOffAsked = false;
+    $("trade-off-status").textContent = error.message;
+  });
 };
 
 /** What the running bot would do with the message typed: its choice or handoff, and the ranked intents. */
