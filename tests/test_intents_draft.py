@@ -56,17 +56,42 @@ def test_drafts_load_say_only_their_sections_sentences_and_pass_the_grounding_ch
     assert problems == []
     pages = snapshot.load(CONTENT)
     for intent in drafts:
-        (source,) = intent.sources or ()
-        url, _, anchor = source.ref.partition("#")
-        section = pages[url].section(anchor)
-        assert section is not None and section.sha256.startswith(source.sha256), intent.id
-        flat = " ".join(section.text.replace("- ", "").split()).casefold()
+        texts = []
+        for source in intent.sources or ():
+            url, _, anchor = source.ref.partition("#")
+            section = pages[url].section(anchor)
+            assert section is not None and section.sha256.startswith(source.sha256), intent.id
+            texts.append(section.text)
+        flat = " ".join(" ".join(texts).replace("- ", "").split()).casefold()
         said = intent.texts["en"].answer.removesuffix(" " + draft.DISCLAIMER["en"])
         for sentence in re.split(r"(?<=[.!?]) ", said):
             assert sentence.casefold().rstrip(".") in flat, (intent.id, sentence)  # the page's own sentence
         for lang in ("en", "es"):
             assert len(intent.texts[lang].examples) >= draft.MIN_EXAMPLES, (intent.id, lang)
     assert check_grounding(drafts, CONTENT) == (0, 0)
+    capsys.readouterr()
+
+
+def test_close_sections_make_one_draft_that_cites_both(tmp_path: Path, capsys) -> None:
+    pages, content = tmp_path / "pages", tmp_path / "content"
+    pages.mkdir()
+    (pages / "heat.html").write_text(
+        "<html lang=en><head><title>Heat</title></head><body><main><article>"
+        "<h2>Heat at home</h2><p>Heat packs and a hot water bottle relax the tight muscles of the upper back and ease "
+        "muscle pain at home.</p>"
+        "<h2>Using heat packs safely</h2><p>Wrap heat packs in a towel, and keep heat packs on the upper back for a "
+        "short time, to ease muscle pain safely.</p>"
+        "<h2>Parking</h2><p>The clinic has free parking for patients and visitors behind the building.</p>"
+        "</article></main></body></html>")
+    assert main(["content", "import", str(pages), "--out", str(content), "--quiet"]) == 0
+    out = tmp_path / "drafts"
+    assert main(["intents", "draft", "--content", str(content), "--out", str(out), "--intents-dir", str(tmp_path)]) == 0
+    assert sorted(p.stem for p in out.glob("*.yaml")) == ["heat_at_home", "parking"]
+    heat = yaml.safe_load((out / "heat_at_home.yaml").read_text())
+    assert list(heat["source"]) == ["heat.html#heat-at-home", "heat.html#using-heat-packs-safely"]
+    assert heat["en"]["answer"].startswith("Heat packs and a hot water bottle") and "towel" in heat["en"]["answer"]
+    drafts, problems = check_directory(out)
+    assert problems == [] and check_grounding(drafts, content) == (0, 0)
     capsys.readouterr()
 
 

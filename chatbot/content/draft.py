@@ -30,8 +30,8 @@ from typing import Any
 import yaml
 
 from chatbot.bot.intents import LANGUAGES, Intent
-from chatbot.bot.text import normalize
-from chatbot.content.grounding import STOPWORDS, sentences
+from chatbot.bot.text import fold, normalize
+from chatbot.content.grounding import STOPWORDS, sentences, stem, words
 from chatbot.content.snapshot import Page, Section
 
 MIN_WORDS = 8
@@ -55,24 +55,24 @@ FRAMES: dict[str, tuple[str, ...]] = {
 """Frames for any subject: the heading, a key phrase, a concept of the glossary of the ``topic`` kind."""
 KIND_FRAMES: dict[str, dict[str, tuple[str, ...]]] = {
     "condition": {
-        "en": ("what is {}", "what causes {}", "can {} cause back pain", "why do I get {}", "is {} common",
+        "en": ("what is {}", "what causes {}", "can {} cause {page}", "why do I get {}", "is {} common",
                "I think I have {}", "is {} serious", "symptoms of {}", "{}?", "tell me about {}"),
-        "es": ("¿qué es {}?", "¿qué causa {}?", "¿{} puede causar dolor de espalda?", "¿por qué me da {}?",
+        "es": ("¿qué es {}?", "¿qué causa {}?", "¿{} puede causar {page}?", "¿por qué me da {}?",
                "¿es común {}?", "creo que tengo {}", "¿es grave {}?", "síntomas de {}", "¿{}?", "hábleme de {}"),
     },
     "symptom": {
         "en": ("why do I have {}", "what causes {}", "I have {} in my upper back", "is {} normal", "{} in my back",
-               "what does {} mean", "{}?", "I get {}"),
+               "what does {} mean", "{}?", "I get {}", "{} with {page}"),
         "es": ("¿por qué tengo {}?", "¿qué causa {}?", "tengo {} en la espalda", "¿es normal {}?",
-               "{} en la espalda", "¿qué significa {}?", "¿{}?", "me da {}"),
+               "{} en la espalda", "¿qué significa {}?", "¿{}?", "me da {}", "{} con {page}"),
     },
     "treatment": {
         "en": ("does {} help", "should I try {}", "is {} good for {page}", "how does {} work", "can I get {}",
                "do you offer {}", "is {} right for me", "what is {}", "{}?", "does {} help with {page}",
-               "when is {} needed"),
+               "when is {} needed", "{} for {page}", "how much {} do I need"),
         "es": ("¿ayuda {}?", "¿debo probar {}?", "¿{} sirve para {page}?", "¿cómo funciona {}?",
                "¿puedo recibir {}?", "¿ofrecen {}?", "¿{} es para mí?", "¿qué es {}?", "¿{}?", "¿{} ayuda con {page}?",
-               "¿cuándo se necesita {}?"),
+               "¿cuándo se necesita {}?", "{} para {page}", "¿cuánto tiempo {}?"),
     },
     "service": {
         "en": ("how do I get {}", "can I get {}", "where can I find {}", "do you have {}", "I want {}",
@@ -89,6 +89,10 @@ PAGE_DEFAULT = {"en": "back pain", "es": "el dolor de espalda"}
 KIND_FRAMES["topic"] = FRAMES
 OPTION_KIND = "treatment"
 """A bullet of a list is one of the options a page lists (a treatment, a service): asked about as a treatment."""
+MERGE_SIMILARITY = 0.3
+"""Sections next to each other this close (TF-IDF cosine of their words) are one topic. On the shipped site the
+closest neighbours are at 0.16 (conservative and progressive treatment), so none is merged there; two sections on
+one subject with different headings ("Heat at home", "Using heat packs safely") are at 0.4 and more."""
 MAX_SHARE = 0.25
 """A phrase in more than this share of all topics ("pain", "muscle") is the site's, not one topic's."""
 _BULLET = re.compile(r"^- (?P<term>[^–—:]{2,60}?)\s*[–—:]\s+(?P<text>.+)$")
@@ -105,6 +109,12 @@ class Topic:
     section: Section
     name: str
     text: str
+    more: tuple[Section, ...] = ()
+    """Sections merged into this one (close sections, one after the other on the page): one topic, cited together."""
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return (self.section, *self.more)
 
     @property
     def is_bullet(self) -> bool:
@@ -189,14 +199,58 @@ def concepts_by_topic(found: Sequence[Topic], terms: Sequence[Concept]) -> dict[
 
 
 def topics(pages: Iterable[Page]) -> list[Topic]:
-    """Every section with enough text, and every ``- Term – explanation`` bullet as a topic of its own."""
+    """Every section, or run of close sections (``merged``), and every ``- Term – explanation`` bullet as a topic of
+    its own."""
+    pages = list(pages)
     found = []
     for page in pages:
-        for section in page.sections:
-            bullets = [m for m in (_BULLET.match(line) for line in section.text.splitlines()) if m]
-            found.append(Topic(page, section, section.heading, section.text))
-            found += [Topic(page, section, m["term"].strip(), m["text"]) for m in bullets]
+        for run in merged(page, pages):
+            first = run[0]
+            bullets = [m for m in (_BULLET.match(line) for line in first.text.splitlines()) if m]
+            found.append(Topic(page, first, first.heading, "\n".join(s.text for s in run), tuple(run[1:])))
+            found += [Topic(page, first, m["term"].strip(), m["text"]) for m in bullets]
     return found
+
+
+def merged(page: Page, pages: Sequence[Page]) -> list[list[Section]]:
+    """The page's sections in order, those next to each other that say close things (TF-IDF cosine of their words,
+    over every section of ``pages``, at least ``MERGE_SIMILARITY``) as one run: two sections about one thing make one
+    draft. A section with a list stays alone: its bullets are topics of their own."""
+    documents = [_stems(s) for p in pages for s in p.sections]
+    frequency = Counter(word for document in documents for word in set(document))
+    runs: list[list[Section]] = []
+    for section in page.sections:
+        previous = runs[-1][-1] if runs else None
+        if previous is not None and not _has_list(previous) and not _has_list(section) and \
+                _cosine(_stems(previous), _stems(section), frequency, len(documents)) >= MERGE_SIMILARITY:
+            runs[-1].append(section)
+        else:
+            runs.append([section])
+    return runs
+
+
+def _has_list(section: Section) -> bool:
+    return any(_BULLET.match(line) for line in section.text.splitlines())
+
+
+def _stems(section: Section) -> Counter[str]:
+    """The section's content words (crude stems), names and numbers left out: they say who, not what about."""
+    return Counter(stem(w) for w in words(f"{section.heading}\n{section.text}") if w not in STOPWORDS and w.isalpha()
+                   and w not in _names_of(section))
+
+
+def _names_of(section: Section) -> set[str]:
+    """Words the section writes capitalised inside a sentence (*Laser Spine Institute*): names."""
+    return {fold(w) for w in re.findall(r"(?<=[a-z,;] )[A-Z][a-z]+", section.text)}
+
+
+def _cosine(a: Counter[str], b: Counter[str], frequency: Counter[str], documents: int) -> float:
+    def weights(bag: Counter[str]) -> dict[str, float]:
+        return {w: (1 + math.log(n)) * (1 + math.log((1 + documents) / (1 + frequency[w]))) for w, n in bag.items()}
+
+    wa, wb = weights(a), weights(b)
+    norm = math.sqrt(sum(x * x for x in wa.values())) * math.sqrt(sum(x * x for x in wb.values()))
+    return sum(x * wb.get(w, 0.0) for w, x in wa.items()) / norm if norm else 0.0
 
 
 def answer(text: str) -> str:
@@ -309,13 +363,14 @@ def render(topic: Topic, ident: str, phrases: Sequence[str], used: Mapping[str, 
     """The draft file: comments for the reviewer, then the intent in the ``intents/`` format."""
     said = answer(topic.text)
     body: dict[str, Any] = {"id": ident,
-                            "source": {f"{topic.page.url}#{topic.section.anchor}": topic.section.short_hash}}
+                            "source": {f"{topic.page.url}#{s.anchor}": s.short_hash for s in topic.sections}}
     for lang in LANGUAGES:
         found = examples(topic, lang, phrases, used[lang], concepts)
         body[lang] = {"examples": found, "answer": f"{said} {DISCLAIMER[lang]}"}
         if synonyms := synonyms_for(found, vocabulary.get(lang, {})):
             body[lang]["synonyms"] = synonyms
-    notes = [f"Drafted from {topic.page.url}#{topic.section.anchor} ({topic.page.title}: {topic.section.heading}).",
+    cited = ", ".join(f"{topic.page.url}#{s.anchor} ({topic.page.title}: {s.heading})" for s in topic.sections)
+    notes = [f"Drafted from {cited}.",
              "The answer is the section's own sentences: keep it so (chatbot intents check --content checks it)."]
     if topic.section.language != "es":
         notes.append("The page is in English: translate the Spanish answer, and the terms in its examples, "
