@@ -39,6 +39,7 @@ MIN_WORDS = 8
 MAX_ANSWER_WORDS = 90
 MIN_EXAMPLES = 12
 FRAMED_EXAMPLES = 24
+PER_CONCEPT = 3
 """Examples made of frames and phrases per language (then, in the section's language, its own clauses)."""
 KEY_PHRASES = 12
 MIN_SUBJECTS = 3
@@ -76,9 +77,9 @@ KIND_FRAMES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "service": {
         "en": ("how do I get {}", "can I get {}", "where can I find {}", "do you have {}", "I want {}",
-               "tell me about {}", "{}?", "what about {}"),
+               "tell me about {}", "{}?", "what about {}", "can I sign up for {}"),
         "es": ("¿cómo consigo {}?", "¿puedo recibir {}?", "¿dónde encuentro {}?", "¿tienen {}?", "quiero {}",
-               "hábleme de {}", "¿{}?", "¿y {}?"),
+               "hábleme de {}", "¿{}?", "¿y {}?", "¿puedo inscribirme en {}?"),
     },
 }
 """Question frames per kind of concept (chatbot/content/glossary.yaml says each concept's kind), per language.
@@ -297,6 +298,11 @@ def _subjects(topic: Topic, lang: str, phrases: Sequence[str], concepts: Sequenc
     return list(dict.fromkeys(found))
 
 
+_CONTRACTED = {"de el ": "del ", "a el ": "al "}
+_CONTRACTIONS = re.compile(r"\b(?:de|a) el ")
+"""Spanish contracts "de el" and "a el" when a frame meets an article: "síntomas del tirón muscular"."""
+
+
 def _page_subject(page: Page, lang: str) -> str:
     """What the page is about, in ``lang``: the glossary's words for its title, its title in its own language."""
     named = mentions(page.title, glossary())
@@ -314,12 +320,16 @@ def examples(topic: Topic, lang: str, phrases: Sequence[str], used: set[str],
     """
     subjects = _subjects(topic, lang, phrases, concepts)
     page = _page_subject(topic.page, lang)
+    page_words = {w for c in concepts if mentions(topic.page.title, [c]) for w in c.words[lang]}
     found: dict[str, str] = {}
     for turn in range(max(len(frames[lang]) for frames in KIND_FRAMES.values())):  # each subject, a new frame each turn
         for number, (subject, kind) in enumerate(subjects):
             frames = KIND_FRAMES[kind][lang]
-            text = frames[(number + turn) % len(frames)].format(subject, page=page)
-            if normalize(text) not in used and len(found) < FRAMED_EXAMPLES:
+            frame = frames[(number + turn) % len(frames)]
+            if "{page}" in frame and subject in page_words:  # not "can upper back pain cause upper back pain"
+                continue
+            text = _CONTRACTIONS.sub(lambda m: _CONTRACTED[m[0]], frame.format(subject, page=page))
+            if normalize(text) not in used and len(found) < FRAMED_EXAMPLES + PER_CONCEPT * len(concepts):
                 found.setdefault(normalize(text), text)
     if lang == topic.section.language:  # the section's own clauses: the words visitors use for its topic
         for clause in _clauses(topic.own_text):
