@@ -322,15 +322,17 @@ def examples(topic: Topic, lang: str, phrases: Sequence[str], used: set[str],
     page = _page_subject(topic.page, lang)
     page_words = {w for c in concepts if mentions(topic.page.title, [c]) for w in c.words[lang]}
     found: dict[str, str] = {}
-    for turn in range(max(len(frames[lang]) for frames in KIND_FRAMES.values())):  # each subject, a new frame each turn
-        for number, (subject, kind) in enumerate(subjects):
-            frames = KIND_FRAMES[kind][lang]
-            frame = frames[(number + turn) % len(frames)]
-            if "{page}" in frame and subject in page_words:  # not "can upper back pain cause upper back pain"
-                continue
-            text = _CONTRACTIONS.sub(lambda m: _CONTRACTED[m[0]], frame.format(subject, page=page))
-            if normalize(text) not in used and len(found) < FRAMED_EXAMPLES + PER_CONCEPT * len(concepts):
-                found.setdefault(normalize(text), text)
+    name, kind = subjects[0]
+    asked = [(name, frame) for frame in KIND_FRAMES[kind][lang]]  # the topic's own name in every frame of its kind
+    for turn in range(max(len(frames[lang]) for frames in KIND_FRAMES.values())):  # the others, a new frame each turn
+        asked += [(subject, KIND_FRAMES[kind][lang][(number + turn) % len(KIND_FRAMES[kind][lang])])
+                  for number, (subject, kind) in enumerate(subjects[1:], start=1)]
+    for subject, frame in asked:
+        if "{page}" in frame and subject in page_words:  # not "can upper back pain cause upper back pain"
+            continue
+        text = _CONTRACTIONS.sub(lambda m: _CONTRACTED[m[0]], frame.format(subject, page=page))
+        if normalize(text) not in used and len(found) < FRAMED_EXAMPLES + PER_CONCEPT * len(concepts):
+            found.setdefault(normalize(text), text)
     if lang == topic.section.language:  # the section's own clauses: the words visitors use for its topic
         for clause in _clauses(topic.own_text):
             if normalize(clause) not in used:
