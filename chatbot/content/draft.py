@@ -1,16 +1,19 @@
-"""Draft intents from the content snapshot: one per section, and one per bullet term of a section's list.
+"""Draft intents from the content snapshot: one per section (or run of close sections), and one per bullet term.
 
-A draft says only what its section says: its answer is the section's own
-sentences, in order, cut after ``MAX_ANSWER_WORDS`` words (at a sentence's
-end), then the fixed disclaimer; its ``source:`` is the section with its hash,
-so the grounding check passes it and notices when the page changes. Its
-examples come from the section's heading, its bullet terms and its key phrases
-(the word pairs and words most particular to this section among all sections),
-set in a few question frames per language. The site is in English, so a
-Spanish draft keeps the English terms inside Spanish frames and says in its
-comments that its answer must be translated; a Spanish section gives Spanish
-text. Drafts are written into ``intents/drafts/`` and are not live until
-``chatbot intents approve`` moves one into ``intents/``.
+A draft says only what its sections say: its answer is their own sentences,
+in order, cut after ``MAX_ANSWER_WORDS`` words (at a sentence's end), then the
+fixed disclaimer; its ``source:`` is the sections with their hashes, so the
+grounding check passes it and notices when the page changes. Its examples are
+made the way the glossary and the page allow: the heading or bullet term in
+every question frame of its kind, the words of the glossary's concepts the
+topic owns (``glossary.yaml``: a bilingual term list of spine care, the
+page's word and the visitors' words for it, in English and Spanish) in frames
+per kind (a treatment: "does … help"; a condition: "what causes …"), its key
+phrases, and its own clauses. The site is in English: Spanish examples come
+from the glossary's Spanish words, and the Spanish answer stays the English
+text for an admin to translate (the draft's comments say so). Drafts are
+written into ``intents/drafts/`` and are not live until ``chatbot intents
+approve`` moves one into ``intents/``.
 
 Tested in tests/test_intents_draft.py.
 """
