@@ -1,6 +1,6 @@
 """Drafted intents nobody edited, against the hand-written ones, on the understanding development set.
 
-    python bench/drafts.py [--content content] [--json]
+    python bench/drafts.py [--content content] [--json] [--sets development paraphrases "held out"]
 
 Drafts intents from the content snapshot (``chatbot.content.draft``, exactly as
 ``chatbot intents draft`` writes them, not edited), adds the five intents about
@@ -133,19 +133,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--content", type=Path, default=ROOT / "content")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sets", nargs="+", choices=("development", "paraphrases", "held out"),
+                        default=["development", "paraphrases", "held out"], help="which sets to ask (default: all)")
     args = parser.parse_args()
     bots = {"hand-written": Bot(load_intents(ROOT / "intents"))}
     for name, synonyms in (("drafted", False), ("drafted + synonyms", True)):
         with tempfile.TemporaryDirectory() as scratch:
             bots[name] = Bot(load_intents(drafted_folder(args.content, Path(scratch), synonyms)))
-    results = {name: {label: score(bot, questions(*where), name != "hand-written") for label, where in SETS.items()}
+    asked = {label: where for label, where in SETS.items() if label.split(" (")[0] in args.sets}
+    results = {name: {label: score(bot, questions(*where), name != "hand-written") for label, where in asked.items()}
                for name, bot in bots.items()}
     for scores in results.values():  # both languages of the development set together, weighted by their sizes
-        en, es = scores["development (en)"], scores["development (es)"]
-        scores["development (all)"] = {key: (en[key] * en["n"] + es[key] * es["n"]) / (en["n"] + es["n"])
-                                       for key in ("right", "wrong")} | {"n": en["n"] + es["n"]}
-    wrongly = {name: {label: answered(bot, handoffs(paths)) for label, paths in HANDOFF_SETS.items()}
-               for name, bot in bots.items()}
+        if "development" in args.sets:
+            en, es = scores["development (en)"], scores["development (es)"]
+            scores["development (all)"] = {key: (en[key] * en["n"] + es[key] * es["n"]) / (en["n"] + es["n"])
+                                           for key in ("right", "wrong")} | {"n": en["n"] + es["n"]}
+    wrongly = {name: {label: answered(bot, handoffs(paths)) for label, paths in HANDOFF_SETS.items()
+                      if label in args.sets} for name, bot in bots.items()}
     if args.json:
         print(json.dumps({"answer": results, "handoff": wrongly}))
         return 0
@@ -156,7 +160,7 @@ def main() -> int:
                  for r in results.values()]
         print(f"{label:<18} {hand['n']:>4.0f}  " + "  ".join(f"{cell:>40}" for cell in cells))
     print("\nanswered, of the messages a person must answer (expect: handoff; lower is better)")
-    for label in HANDOFF_SETS:
+    for label in wrongly["hand-written"]:
         row = [f"{w[label]['answered']:>40.1%}" for w in wrongly.values()]
         print(f"{label:<18} {wrongly['hand-written'][label]['n']:>4.0f}  " + "  ".join(row))
     return 0
