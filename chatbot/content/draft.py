@@ -388,8 +388,9 @@ def render(topic: Topic, ident: str, phrases: Sequence[str], used: Mapping[str, 
     notes = [f"Drafted from {cited}.",
              "The answer is the section's own sentences: keep it so (chatbot intents check --content checks it)."]
     if topic.section.language != "es":
-        notes.append("The page is in English: translate the Spanish answer, and the terms in its examples, "
-                     "before approving.")
+        notes.append("The page is in English: translate the Spanish answer before approving. The Spanish examples "
+                     "are the glossary's Spanish words (chatbot/content/glossary.yaml), any English term among them "
+                     "the page's: check them.")
     notes.append(f"Approve: chatbot intents approve {ident}")
     return "".join(f"# {line}\n" for line in notes) + yaml.safe_dump(body, allow_unicode=True, sort_keys=False,
                                                                       width=110)
