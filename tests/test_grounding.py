@@ -15,7 +15,7 @@ import pytest
 from chatbot.admin.content import check_grounding
 from chatbot.bot.intents import check_directory
 from chatbot.cli.main import main
-from chatbot.content import grounding
+from chatbot.content import grounding, snapshot
 from chatbot.content.snapshot import section_hash
 from tests.conftest import INTENTS, ROOT
 
@@ -175,6 +175,10 @@ def source() -> grounding._Source:
     ("Heat packs help in two weeks.", "not there: number '2'"),
     ("Insurance covers these treatments.", "only 33% of its content words are there"),
     ("I can tell you that heat cures back pain.", "not there: claim word 'cures'"),
+    ("Heat helps ninety-nine percent of patients.", "not there: number '99', number '%'"),  # numbers as words
+    ("Heat packs completely stop muscle spasms.", "not there: claim word 'completely'"),
+    ("Surgical treatments can manage your symptoms.",  # the page says "non-surgical"
+     "negation dropped: the source says it only with a negation: 'surgical'"),
 ])
 def test_invented_english_sentences_are_refused(source: grounding._Source, sentence: str, reason: str) -> None:
     assert grounding.unsupported_en(sentence, source) == reason
@@ -193,11 +197,22 @@ def test_faithful_paraphrases_and_the_bots_own_words_pass(source: grounding._Sou
     ("Nuestro procedimiento cura al 99 % de los pacientes.", "not there: claim word 'cura', number '99', number '%'"),
     ("El calor siempre ayuda.", "not there: claim word 'siempre'"),
     ("El calor ayuda durante siete días.", "not there: number '7'"),
+    ("El calor alivia al noventa y nueve por ciento.", "not there: number '99', number '%'"),
+    ("La terapia de calor es totalmente gratis.", "not there: claim word 'totalmente', claim word 'gratis'"),
 ])
 def test_spanish_sentences_are_checked_for_numbers_names_and_claims(source: grounding._Source, sentence: str,
                                                                     reason: str) -> None:
     assert grounding.unsupported_es(sentence, source) == reason
     assert grounding.unsupported_es("El calor acelera la curación.", source) is None
+
+
+def test_a_new_claim_made_of_the_pages_own_words_is_caught_when_it_drops_a_negation() -> None:
+    """The page says exercise may "prevent further damage"; medication that "can damage your liver" is not said."""
+    page = snapshot.load(CONTENT)["upper-back-muscle-pain.html"]
+    source = grounding._Source.of([page.section("conservative-treatment")])
+    assert grounding.unsupported_en("Anti-inflammatory medication can damage your liver.", source) == \
+        "negation dropped: the source says it only with a negation: 'damage'"
+    assert grounding.unsupported_en("Targeted exercise may help prevent further damage.", source) is None
 
 
 def test_answers_are_cut_into_sentences() -> None:

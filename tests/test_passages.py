@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from chatbot.content.passages import MIN_SCORE, Passages
 from tests.conftest import ROOT
-from tests.test_admin import unanswered_by
+from tests.test_admin import call, unanswered_by
 from tests.test_admin_cli import cli_in_thread
 from tests.test_browser import Session, browser, chromium, open_widget, say, sign_in  # noqa: F401 (fixtures)
 
@@ -69,6 +69,10 @@ async def test_the_unanswered_report_points_to_the_section_that_would_answer_a_g
     out = capsys.readouterr().out
     assert 'the site may answer it: upper-back-muscle-pain.html#conservative-treatment ("Conservative treatment")' \
         in out
+    await unanswered_by(visitors, server, ["where do I park my car"])  # nothing on the site says
+    report = await call(server, "GET", "/admin/unanswered?since=1h")
+    assert [g["section"] for g in report.body["groups"]] == [
+        {"link": "upper-back-muscle-pain.html#conservative-treatment", "heading": "Conservative treatment"}, None]
 
 
 async def test_the_console_shows_the_passages_with_their_links(make_server, browser: Session,  # noqa: F811

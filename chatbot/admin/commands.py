@@ -190,7 +190,7 @@ async def _unanswered(store: Store, args: argparse.Namespace, settings: config.S
             print(f"    {json.dumps(example, ensure_ascii=False)}")
         for answer in group.answers[:1]:
             print(f"    a representative answered: {json.dumps(answer[:200], ensure_ascii=False)}")
-        for passage in passages.search(" ".join(group.examples), k=1):
+        if passage := passages.answering(group.examples):
             print(f"    the site may answer it: {passage.link} ({json.dumps(passage.heading, ensure_ascii=False)})")
     if args.yaml is not None:
         chosen = [g for g in groups if g.count >= args.min_count]

@@ -38,6 +38,7 @@ from chatbot.chat.keys import CLUSTER, GUARD, SERVICE, SETTINGS, STAFF, STORE
 from chatbot.chat.metrics import METRICS
 from chatbot.chat.protocol import iso
 from chatbot.chat.staff import Role, cookie_token
+from chatbot.content.passages import Passage
 from chatbot.shared.cluster import Channel
 from chatbot.shared.guard import bearer_token
 from chatbot.store import StoreUnavailable
@@ -239,14 +240,22 @@ async def unanswered_report(request: web.Request) -> web.Response:
     found = await request.config_dict[STORE].unanswered(since)
     await audit(request, "unanswered_read", f"since {iso(since)}")
     groups = await asyncio.to_thread(unanswered.group, found)
+    passages = request.config_dict[SERVICE].passages
     return web.json_response(
         {
             "since": iso(since),
             "messages": len(found),
             "total_groups": len(groups),
-            "groups": [g.as_json() for g in groups[:limit]],
+            "groups": [g.as_json() | {"section": _section_json(passages.answering(g.examples))}
+                       for g in groups[:limit]],
         }
     )
+
+
+def _section_json(passage: Passage | None) -> dict[str, str] | None:
+    """The content section that would answer a group: a topic to draft (``chatbot intents draft``), or an intent
+    that lacks the group's words."""
+    return None if passage is None else {"link": passage.link, "heading": passage.heading}
 
 
 async def stats(request: web.Request) -> web.Response:

@@ -117,6 +117,9 @@ _SCHEMAS: dict[str, Any] = {
             },
             "conversations": {"type": "array", "items": {"type": "string"}},
             "last_seen": {"type": "string", "format": "date-time"},
+            "section": {"type": ["object", "null"], "properties": {"link": {"type": "string"},
+                                                                   "heading": {"type": "string"}},
+                        "description": "the content section (URL#anchor) that would answer the group, if one matches"},
         },
     },
     "Stats": {

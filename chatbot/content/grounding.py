@@ -4,10 +4,13 @@ On a medical site the bot may only say what the clinic's page says. An intent
 names its sources (``source: {URL#anchor: hash}``); each sentence of its
 English answer is then held against the text of those sections:
 
-- every **number** (digits, or number words: *seven*), every **name** (a word
+- every **number** (digits, or number words: *seven*, *ninety-nine percent*), every **name** (a word
   capitalised inside the sentence, an acronym such as *MRI*) and every
   **claim word** (*cure*, *guarantee*, *always*, *never*, *not*, *permanent*,
   *proven*, *safe*, *best*, *success*...) must occur in the sources;
+- no word the source uses only after a **negation** (*don't want to become
+  sedentary*, *non-surgical*, *prevent further damage*) may be used without
+  one: "medication can damage your liver" is not what the page says;
 - and at least ``MIN_COVERAGE`` of its **content words** (function words
   left out, each word cut to a stem of six letters) must occur there, so that
   a faithful paraphrase passes but a sentence about something else does not.
@@ -54,23 +57,51 @@ STOPWORDS = frozenset(
     "until up very was we were what when where which while who whom why will with would you your yours "
     "may might must shall us let s t d ll m re ve don can't won't i'm i'll you'll you're it's that's yes".split()
 )
-NUMBER_WORDS = {
-    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-    "nine": "9", "ten": "10", "hundred": "100", "thousand": "1000", "percent": "%",
-    "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5", "seis": "6", "siete": "7",
-    "ocho": "8", "nueve": "9", "diez": "10", "cien": "100", "ciento": "100", "mil": "1000",
+UNITS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "dozen": 12,
+    "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
+    "doce": 12, "trece": 13, "catorce": 14, "quince": 15, "dieciseis": 16, "diecisiete": 17,
+    "dieciocho": 18, "diecinueve": 19, "veinte": 20, "veintiuno": 21, "veintidos": 22, "veintitres": 23,
+    "veinticuatro": 24, "veinticinco": 25, "veintiseis": 26, "veintisiete": 27, "veintiocho": 28, "veintinueve": 29,
 }
+"""Number words up to 29. Left out: *one*, *uno*, *una* (they are also "a", and a page says "one of them") and the
+Spanish *once*, eleven, which is the English *once*."""
+TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90,
+}
+SCALES = {"hundred": 100, "cien": 100, "ciento": 100, "cientos": 100, "thousand": 1000, "mil": 1000,
+          "million": 1_000_000, "millon": 1_000_000, "millones": 1_000_000}
+_PERCENT = re.compile(r"\b(?:per ?cent|por ?ciento)\b")
+_NUMBER_JOINERS = frozenset({"y", "and"})
+"""*noventa y nueve*, *one hundred and five*: a joiner inside a number, not a word of its own."""
 CLAIMS_EN = frozenset(
     "cure cures cured curing guarantee guarantees guaranteed always never not no none nothing permanent "
     "permanently proven prove proves painless safe safest safer best better only every success successful "
-    "successfully eliminate eliminates eliminated effective risk risks".split()
+    "successfully eliminate eliminates eliminated effective risk risks "
+    "completely complete totally total fully entirely forever instantly instant immediately immediate quickly "
+    "fast faster free cheap affordable covered certain certainly definitely ensure ensures harm harmful harmless "
+    "dangerous danger toxic addictive fatal deadly".split()
 )
 CLAIMS_ES = {
     "cura": "cure", "curan": "cure", "curar": "cure", "garantiza": "guarantee", "garantizamos": "guarantee",
     "garantia": "guarantee", "siempre": "always", "nunca": "never", "permanente": "permanent",
     "permanentemente": "permanent", "comprobado": "proven", "probado": "proven", "indoloro": "painless",
     "exito": "success", "elimina": "eliminate", "eficaz": "effective", "mejor": "best",
+    "completamente": "completely", "totalmente": "totally", "inmediatamente": "immediately",
+    "inmediato": "immediate", "inmediata": "immediate", "gratis": "free", "gratuito": "free", "gratuita": "free",
+    "definitivamente": "definitely", "jamas": "never", "riesgo": "risk", "peligroso": "dangerous",
+    "peligrosa": "dangerous", "toxico": "toxic", "adictivo": "addictive", "mortal": "fatal",
 }
+NEGATORS = frozenset(
+    "not no never don't doesn't didn't isn't aren't wasn't weren't won't can't cannot shouldn't without non nor "
+    "neither prevent prevents preventing prevented avoid avoids avoiding stop stops".split()
+)
+"""Words after which, to the end of the clause, the page says a thing is not so (or is kept from happening):
+*don't want to become sedentary*, *non-surgical*, *prevent further damage*."""
+_CLAUSE = re.compile(r"[,;:.!?()\n–—]+")
 NOT_NAMES = frozenset({"i", "i'm", "i'll", "i’m", "i’ll", "english", "spanish"})
 FIRST_PERSON = frozenset({"i", "me", "i'm", "i'll", "i've", "i'd", "myself"})
 _WORD = re.compile(r"[0-9]+|%|[a-z]+(?:'[a-z]+)?")
@@ -98,9 +129,38 @@ def sentences(answer: str) -> list[str]:
 
 
 def words(text: str) -> list[str]:
-    """Folded words (accents gone, apostrophes kept: *don't*), number words read as digits."""
-    found = _WORD.findall(fold(text).replace("’", "'"))
-    return [NUMBER_WORDS.get(word, word) for word in found]
+    """Folded words (accents gone, apostrophes kept: *don't*), numbers written as words read as digits
+    (*ninety-nine percent*, *noventa y nueve por ciento*: ``99``, ``%``)."""
+    folded = fold(text).replace("’", "'")
+    folded = _PERCENT.sub(" % ", folded)
+    return _numbers(_WORD.findall(folded))
+
+
+def _numbers(found: list[str]) -> list[str]:
+    """Runs of number words made one number: *twenty five* 25, *one hundred and five* 105, *dos mil* 2000."""
+    out: list[str] = []
+    total = current = 0
+    in_number = False
+    for word in [*found, ""]:
+        value = UNITS.get(word, TENS.get(word))
+        if word in SCALES:
+            current = max(current, 1) * SCALES[word]
+            if SCALES[word] >= 1000:
+                total, current = total + current, 0
+            in_number = True
+        elif value is not None:
+            current += value
+            in_number = True
+        elif in_number and word in _NUMBER_JOINERS:
+            continue
+        else:
+            if in_number:
+                out.append(str(total + current))
+                total = current = 0
+                in_number = False
+            if word:
+                out.append(word)
+    return out
 
 
 def stem(word: str) -> str:
@@ -139,11 +199,33 @@ class _Source:
 
     words: frozenset[str]
     stems: frozenset[str]
+    negated: frozenset[str] = frozenset()
+    """Stems the source uses only after a negation (*sedentary*, *surgical*, *damage*): a sentence that uses one
+    without a negation says the opposite of the page."""
 
     @staticmethod
     def of(sections: Iterable[Section]) -> _Source:
-        found = {w for s in sections for w in words(f"{s.heading}\n{s.text}")}
-        return _Source(frozenset(found), frozenset(stem(w) for w in found))
+        texts = [f"{s.heading}\n{s.text}" for s in sections]
+        found = {w for text in texts for w in words(text)}
+        plain: set[str] = set()
+        negated: set[str] = set()
+        for text in texts:
+            for word, denied in _scoped(text):
+                (negated if denied else plain).add(stem(word))
+        return _Source(frozenset(found), frozenset(stem(w) for w in found), frozenset(negated - plain))
+
+
+def _scoped(text: str) -> list[tuple[str, bool]]:
+    """Each content word of the text, and whether a negation before it in its clause denies it."""
+    found = []
+    for clause in _CLAUSE.split(text):
+        denied = False
+        for word in words(clause):
+            if word in NEGATORS:
+                denied = True
+            elif word not in STOPWORDS:
+                found.append((word, denied))
+    return found
 
 
 def _missing(sentence: str, source: _Source, claims: Mapping[str, str]) -> list[str]:
@@ -169,7 +251,10 @@ def unsupported_en(sentence: str, source: _Source) -> str | None:
     missing = _missing(sentence, source, _CLAIMS_AS_SAID)
     if missing:
         return f"not there: {', '.join(missing)}"
-    content = [stem(w) for w in words(sentence) if w not in STOPWORDS and w not in CLAIMS_EN]
+    dropped = [word for word, denied in _scoped(sentence) if not denied and stem(word) in source.negated]
+    if dropped:
+        return f"negation dropped: the source says it only with a negation: {', '.join(map(repr, dropped))}"
+    content = [stem(w) for w in words(sentence) if w not in STOPWORDS and (w not in CLAIMS_EN or w in source.words)]
     if not content or bot_voice(sentence):
         return None
     covered = sum(1 for w in content if w in source.stems) / len(content)

@@ -13,7 +13,7 @@ Tested in tests/test_passages.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +80,12 @@ class Passages:
         scores = (self._matrix @ self._vectorizer.transform([text]).T).toarray().ravel()
         best = [i for i in sorted(range(len(scores)), key=lambda i: -scores[i])[:k] if scores[i] >= MIN_SCORE]
         return [self._passage(i, float(scores[i])) for i in best]
+
+    def answering(self, messages: Sequence[str]) -> Passage | None:
+        """The section that would answer a group of unanswered messages (the unanswered report points to it), if one
+        matches them."""
+        found = self.search(" ".join(messages), k=1)
+        return found[0] if found else None
 
     def _passage(self, index: int, score: float) -> Passage:
         url, section = self._sections[index]
