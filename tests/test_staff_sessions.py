@@ -74,7 +74,7 @@ async def test_login_sets_an_httponly_samesite_strict_cookie(server: Server) -> 
     assert status == 200
     user_id = (await server.app[STORE].user_by_email("ana@clinic.example")).id
     assert body == {"ok": True, "user": {"id": user_id, "email": "ana@clinic.example", "name": "Ana",
-                                         "role": "supervisor"}}
+                                         "role": "supervisor", "totp": False}}
     assert len(cookies) == 1 and cookies[0].startswith(f"{COOKIE}=")
     attributes = {part.strip().lower() for part in cookies[0].split(";")[1:]}
     assert {"httponly", "samesite=strict", "path=/"} <= attributes and "secure" not in attributes

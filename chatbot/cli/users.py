@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from chatbot.chat.protocol import iso
 from chatbot.chat.staff import Role
 from chatbot.cli.representatives import valid_name
-from chatbot.shared import config, passwords
+from chatbot.shared import config, passwords, totp
 from chatbot.store import Store, schema
 from chatbot.store.audit import cli_actor
 
@@ -61,7 +61,8 @@ async def _list(store: Store, args: argparse.Namespace) -> int:
         print("No users yet: add one with `chatbot users add EMAIL --name NAME --role agent`.")
     for user in users:
         status = "disabled" if user.disabled else "active"
-        print(f"{user.email}\t{user.name}\t{user.role}\t{status}\tadded {iso(user.created_at)}")
+        factor = "2fa on" if user.totp_secret else "2fa off"
+        print(f"{user.email}\t{user.name}\t{user.role}\t{status}\t{factor}\tadded {iso(user.created_at)}")
     return 0
 
 
@@ -99,6 +100,15 @@ async def _reset_password(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _reset_2fa(store: Store, args: argparse.Namespace) -> int:
+    if not await store.remove_totp(args.email):
+        raise Refused(f"no user with the email {args.email!r}")
+    await store.append_audit(cli_actor(), "totp_reset", args.email)
+    print(f"Two-step sign-in is off for {args.email} and their recovery codes are void; they can turn it on again "
+          "from the console.")
+    return 0
+
+
 ACTIONS: dict[str, Callable[[Store, argparse.Namespace], Awaitable[int]]] = {
     "add": _add,
     "list": _list,
@@ -106,6 +116,7 @@ ACTIONS: dict[str, Callable[[Store, argparse.Namespace], Awaitable[int]]] = {
     "enable": _enable,
     "set-role": _set_role,
     "reset-password": _reset_password,
+    "reset-2fa": _reset_2fa,
 }
 
 
@@ -129,6 +140,9 @@ def _email(value: str) -> str:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.action == "totp-key":
+        print(totp.new_key())
+        return 0
     return asyncio.run(_with_store(config.load(args), args))
 
 
@@ -147,9 +161,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     set_role = actions.add_parser("set-role", help="change a user's role")
     set_role.add_argument("email", type=_email)
     set_role.add_argument("role", choices=roles)
-    for action, text in (("disable", "refuse their sign-ins and end their sessions"), ("enable", "allow again")):
+    for action, text in (("disable", "refuse their sign-ins and end their sessions"), ("enable", "allow again"),
+                         ("reset-2fa", "turn their two-step sign-in off (a lost phone); they enrol again")):
         actions.add_parser(action, help=text).add_argument("email", type=_email)
     actions.add_parser("list", help="list staff accounts")
+    actions.add_parser("totp-key", help="print a new random value for CHATBOT_TOTP_KEY")
     for action_parser in actions.choices.values():
         config.add_setting(action_parser, "database_url")
     parser.set_defaults(func=_main)

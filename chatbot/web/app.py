@@ -35,13 +35,14 @@ from chatbot.chat.metrics import add_route as add_metrics_route
 from chatbot.chat.protocol import ChatError
 from chatbot.chat.routing import Router
 from chatbot.chat.staff import Staff
+from chatbot.chat.two_factor import SecondFactor
 from chatbot.chat.visitors import VisitorNamespace
 from chatbot.content.passages import Passages
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard, bearer_token
 from chatbot.store import Store, schema
-from chatbot.web import auth, pages
+from chatbot.web import auth, pages, two_factor
 from chatbot.web import safety as web_safety
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,9 @@ def create_app(settings: Settings) -> web.Application:
         Router(service, desk, store, cluster.presence, emitter, settings.offer_seconds)
         if settings.routing == "auto" else None
     )
-    staff = Staff(store, settings.session_idle_minutes)
+    if settings.require_2fa and not settings.totp_key:
+        raise SystemExit("CHATBOT_REQUIRE_2FA needs CHATBOT_TOTP_KEY (make one with `chatbot users totp-key`)")
+    staff = Staff(store, settings.session_idle_minutes, SecondFactor(store, settings.totp_key), settings.require_2fa)
     sio.register_namespace(AgentNamespace(desk, guard, router, staff))
 
     app = web.Application()
@@ -162,6 +165,7 @@ def create_app(settings: Settings) -> web.Application:
     pages.add_routes(app)  # first: its /admin page must win over the /admin/ sub-application's prefix
     admin.add_routes(app)
     auth.add_routes(app)
+    two_factor.add_routes(app)
     web_safety.install(app, settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_background_tasks)
