@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from chatbot.shared import passwords
+from chatbot.shared import passwords, totp
 from chatbot.web.app import STORE
 from tests.conftest import Server
 from tests.test_browser import (  # noqa: F401  (browser and chromium are fixtures: one Chromium for this module)
@@ -61,3 +61,34 @@ async def test_an_agent_signs_in_with_email_and_password_and_takes_a_conversatio
     await console.reload()
     await expect(console.locator("#sign-in-view")).to_be_visible()
     await expect(console.locator("#who")).to_have_text("")
+
+
+async def test_a_supervisor_must_turn_on_two_step_sign_in_with_the_qr_code_then_signs_in_with_a_code(
+        make_server, browser: Session) -> None:  # noqa: F811
+    server = await make_server(totp_key=totp.new_key(), require_2fa=("supervisor",))
+    await server.app[STORE].create_user("sam@clinic.example", "Sam", "supervisor", passwords.hash_password(PASSWORD))
+    console = await browser.page(1280, 800)
+    await console.goto(server.url + "/console")
+    await console.get_by_label("Email").fill("sam@clinic.example")
+    await console.get_by_label("Password").fill(PASSWORD)
+    await console.get_by_role("button", name="Sign in with email").click()
+    await expect(console.locator("#enrol-required")).to_be_visible()
+    qr = console.get_by_role("img", name="QR code for your authenticator app")
+    await expect(qr).to_be_visible()
+    assert await qr.evaluate("img => img.naturalWidth") > 100, "the server's SVG QR code was drawn"
+    secret = (await console.locator("#totp-secret").text_content() or "").replace(" ", "")
+    await console.get_by_label("The 6-digit code your app shows").fill(totp.code_at(secret, totp.current_step()))
+    await console.get_by_role("button", name="Turn on").click()
+    await expect(console.locator("#recovery-codes li")).to_have_count(10)
+    await console.get_by_role("button", name="I have kept them").click()
+    await expect(console.locator("#connection")).to_have_text("Connected")
+
+    await console.get_by_role("button", name="Sign out").click()
+    await console.get_by_label("Email").fill("sam@clinic.example")
+    await console.get_by_label("Password").fill(PASSWORD)
+    await console.get_by_role("button", name="Sign in with email").click()
+    await expect(console.locator("#account-error")).to_have_text(re.compile("^Enter the 6-digit code"))
+    await console.get_by_label("Code from your authenticator app").fill(totp.code_at(secret, totp.current_step() + 1))
+    await console.get_by_role("button", name="Sign in with email").click()
+    await expect(console.locator("#who")).to_have_text("Signed in as Sam")
+    await expect(console.locator("#connection")).to_have_text("Connected")
