@@ -25,6 +25,7 @@ from chatbot.chat.protocol import (
 )
 from chatbot.chat.routing import Router
 from chatbot.chat.staff import Staff, cookie_token
+from chatbot.chat.teamwork import Teamwork
 from chatbot.shared.guard import Guard
 from chatbot.store import StoreUnavailable, token_digest
 
@@ -47,9 +48,10 @@ def _has_token(auth: Any) -> bool:
 class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """One socket per console tab; a representative is online while any of their tabs is."""
 
-    def __init__(self, desk: Desk, guard: Guard, router: Router | None, staff: Staff) -> None:
+    def __init__(self, desk: Desk, guard: Guard, router: Router | None, staff: Staff, teamwork: Teamwork) -> None:
         super().__init__(AGENT)
         self.desk = desk
+        self.teamwork = teamwork
         self.guard = guard
         self.router = router
         self.staff = staff
@@ -151,7 +153,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         address = (await self.get_session(sid)).get("address", "")
         conversation = await self.desk.watch(await self._rep(sid), conversation_id, address)
         await self.enter_room(sid, followers_room(conversation_id))
-        return ok(conversation=conversation)
+        return ok(conversation={**conversation, "notes": await self.teamwork.notes(conversation_id)})
 
     @acked
     async def on_unwatch(self, sid: str, data: Any) -> dict[str, Any]:
@@ -163,7 +165,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         conversation_id = _conversation_id(data)
         conversation = await self.desk.take(await self._rep(sid), conversation_id)
         await self.enter_room(sid, followers_room(conversation_id))
-        return ok(conversation=conversation)
+        return ok(conversation={**conversation, "notes": await self.teamwork.notes(conversation_id)})
 
     @acked
     async def on_message(self, sid: str, data: Any) -> dict[str, Any]:
@@ -173,6 +175,41 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         client_id = optional_str(body, "client_id", 64)
         message = await self.desk.message(await self._rep(sid), conversation_id, text, client_id)
         return ok(message=message_json(message))
+
+    @acked
+    async def on_note(self, sid: str, data: Any) -> dict[str, Any]:
+        """A private note on the conversation, for staff only."""
+        conversation_id = _conversation_id(data)
+        text = message_text(payload(data))
+        note = await self.teamwork.add_note(await self._rep(sid), conversation_id, text, await self._address(sid))
+        return ok(note=note)
+
+    @acked
+    async def on_transfer(self, sid: str, data: Any) -> dict[str, Any]:
+        """Hand the conversation to another online representative (``to``), with an optional private note."""
+        conversation_id = _conversation_id(data)
+        body = payload(data)
+        to_id = optional_str(body, "to", 64)
+        if to_id is None:
+            raise ChatError("bad_request", "'to' (the representative's id) is required.")
+        note = message_text(body, "note") if body.get("note") not in (None, "") else None
+        conversation = await self.teamwork.transfer(await self._rep(sid), conversation_id, to_id, note,
+                                                    await self._address(sid))
+        return ok(conversation=conversation)
+
+    @acked
+    async def on_holders(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Supervisors' live view: every representative online or holding, with what they hold."""
+        return ok(representatives=await self.teamwork.holders(await self._rep(sid)))
+
+    @acked
+    async def on_representatives(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Who is online, to transfer to."""
+        return ok(representatives=await self.teamwork.representatives())
+
+    async def _address(self, sid: str) -> str:
+        address: str = (await self.get_session(sid)).get("address", "")
+        return address
 
     @acked
     async def on_release(self, sid: str, data: Any) -> dict[str, Any]:

@@ -22,14 +22,15 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.history import HistoryQueries
+from chatbot.store.notes import NoteQueries
 from chatbot.store.reads import ReadQueries
 from chatbot.store.service_levels import ServiceLevelQueries
 from chatbot.store.two_factor import TwoFactorQueries
 from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, UserQueries, TwoFactorQueries, AuditQueries, ServiceLevelQueries,
-            ReadQueries):
+class Store(HistoryQueries, AccountQueries, UserQueries, TwoFactorQueries, NoteQueries, AuditQueries,
+            ServiceLevelQueries, ReadQueries):
     """Conversations, messages, state changes, representatives, staff accounts and the audit trail in one database."""
 
 

@@ -65,6 +65,7 @@ class Reason(StrEnum):
     ASSIGNED = "assigned"
     RELEASED = "released"
     HANDBACK = "handback"
+    TRANSFERRED = "transferred"
     # -> closed
     CLOSED_BY_VISITOR = "closed_by_visitor"
     CLOSED_BY_AGENT = "closed_by_agent"

@@ -35,6 +35,7 @@ from chatbot.chat.metrics import add_route as add_metrics_route
 from chatbot.chat.protocol import ChatError
 from chatbot.chat.routing import Router
 from chatbot.chat.staff import Staff
+from chatbot.chat.teamwork import Teamwork
 from chatbot.chat.two_factor import SecondFactor
 from chatbot.chat.visitors import VisitorNamespace
 from chatbot.content.passages import Passages
@@ -145,7 +146,8 @@ def create_app(settings: Settings) -> web.Application:
     if settings.require_2fa and not settings.totp_key:
         raise SystemExit("CHATBOT_REQUIRE_2FA needs CHATBOT_TOTP_KEY (make one with `chatbot users totp-key`)")
     staff = Staff(store, settings.session_idle_minutes, SecondFactor(store, settings.totp_key), settings.require_2fa)
-    sio.register_namespace(AgentNamespace(desk, guard, router, staff))
+    teamwork = Teamwork(service, store, cluster.presence, emitter, settings.agent_capacity)
+    sio.register_namespace(AgentNamespace(desk, guard, router, staff, teamwork))
 
     app = web.Application()
     app[SETTINGS] = settings
