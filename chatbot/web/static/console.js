@@ -7,6 +7,7 @@ import { clockTime, el, request, stored } from "./common.js";
 import { Alerter, REASONS, errorText, summaryCard, tickWaits, visitorLabel } from "./console-view.js";
 import { Tab } from "./console-tab.js";
 import { TwoStep, logIn } from "./console-account.js";
+import { showHolders } from "./console-team.js";
 
 var TOKEN_KEY = "clinic-console-token";
 var REFRESH_MS = 20000;
@@ -40,7 +41,9 @@ Desk.prototype.start = function () {
   this.$("refresh").addEventListener("click", function () { self.refreshOthers(); });
   document.addEventListener("click", function () { self.alerter.unlock(); }, { once: true });
   setInterval(tickWaits, 1000);
-  setInterval(function () { if (self.socket && self.socket.connected) self.refreshOthers(); }, REFRESH_MS);
+  setInterval(function () {
+    if (self.socket && self.socket.connected) { self.refreshOthers(); showHolders(self); }
+  }, REFRESH_MS);
   var saved = stored("sessionStorage", TOKEN_KEY);
   if (saved) this.signIn(saved);
   else this.resume();
@@ -123,6 +126,11 @@ Desk.prototype.connect = function () {
   socket.on("typing", function (e) { if (e.sender === "visitor") self.toTab(e.conversation_id, "visitorTyping", e); });
   socket.on("suggestions", function (e) { self.toTab(e.conversation_id, "showSuggestions", e); });
   socket.on("offer", function (offer) { self.showOffer(offer); });
+  socket.on("note", function (n) { self.toTab(n.conversation_id, "addNote", n); });
+  socket.on("transferred", function (e) {
+    self.watch(e.conversation.id, true);  // follows it from now on (its messages, notes and state)
+    self.alerter.alert(e.by.name + " transferred " + visitorLabel(e.conversation) + " to you" + (e.note ? ": " + e.note : ""));
+  });
   socket.on("offer_withdrawn", function (e) { var node = self.$("offer-" + e.conversation_id); if (node) node.remove(); });
   this.socket = socket;
 };
@@ -180,6 +188,7 @@ Desk.prototype.warn = function (text) {
 
 Desk.prototype.showQueue = function (list) {
   var self = this, before = this.queueIds;
+  showHolders(this);
   this.queueIds = list.map(function (s) { return s.id; });
   this.$("queue").replaceChildren.apply(this.$("queue"), list.map(function (s) {
     return summaryCard(s, [["Watch", function () { self.watch(s.id, true); }], ["Take", function () { self.take(s.id); }, true]]);
