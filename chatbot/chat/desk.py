@@ -119,10 +119,19 @@ class Desk:
         An agent (the role) may not watch a conversation another representative holds: once taken, what the
         visitor says is for the one who took it and for supervisors."""
         conversation = await self._existing(conversation_id)
-        if rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id:
+        if not self._may_follow(rep, conversation):
             raise ChatError("forbidden", "Agents cannot watch a conversation another representative holds.")
         await self.store.append_audit(rep.actor, "conversation_watched", conversation_id, address)
         return self._with_summary(conversation, await self.store.messages(conversation_id))
+
+    async def may_follow(self, rep: Representative, conversation_id: str) -> bool:
+        """Whether ``rep`` may still follow the conversation (an agent: not once another representative holds it)."""
+        conversation = await self.store.conversation(conversation_id)
+        return conversation is None or self._may_follow(rep, conversation)
+
+    @staticmethod
+    def _may_follow(rep: Representative, conversation: Conversation) -> bool:
+        return not (rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id)
 
     # -- acting --------------------------------------------------------------
 

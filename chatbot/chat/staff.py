@@ -21,6 +21,9 @@ from chatbot.store import Store, token_digest
 from chatbot.store.models import User
 
 COOKIE = "chatbot_session"
+SIGN_INS_CHANNEL = "staff"
+"""The cluster channel on which a change to sign-ins or to who holds a conversation is announced (by a server
+process, or by ``chatbot users``), so that every process re-checks its consoles at once."""
 CONCURRENT_HASHES = 2
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 
@@ -91,9 +94,10 @@ class Staff:
         may only enrol a second factor (unless ``enrolling``)."""
         return await self.member_by_digest(token_digest(token), enrolling)
 
-    async def member_by_digest(self, digest: str, enrolling: bool = False) -> Member | None:
-        """The same, for a socket that keeps only its cookie's digest."""
-        user = await self.store.session_user(digest, self.idle)
+    async def member_by_digest(self, digest: str, enrolling: bool = False, touch: bool = True) -> Member | None:
+        """The same, for a socket that keeps only its cookie's digest (``touch``: whether this is a use that moves
+        the idle clock, or the server checking on its own)."""
+        user = await self.store.session_user(digest, self.idle, touch=touch)
         member = self._member(user) if user is not None else None
         return member if member is not None and (enrolling or not member.must_enrol) else None
 

@@ -1,4 +1,5 @@
-"""``chatbot users add|list|disable|enable|set-role|reset-password``: staff accounts, from the command line.
+"""``chatbot users add|list|disable|enable|set-role|reset-password|reset-2fa|totp-key``: staff accounts, from the
+command line.
 
 Every change is appended to the audit trail (``chatbot audit``). A password is read from the terminal without
 echo (asked twice), or as one line from standard input with ``--password-stdin`` (for scripts); it never appears
@@ -17,9 +18,10 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from chatbot.chat.protocol import iso
-from chatbot.chat.staff import Role
+from chatbot.chat.staff import SIGN_INS_CHANNEL, Role
 from chatbot.cli.representatives import valid_name
 from chatbot.shared import config, passwords, totp
+from chatbot.shared.cluster import Channel
 from chatbot.store import Store, schema
 from chatbot.store.audit import cli_actor
 
@@ -120,11 +122,30 @@ ACTIONS: dict[str, Callable[[Store, argparse.Namespace], Awaitable[int]]] = {
 }
 
 
+ENDS_SIGN_INS = frozenset({"disable", "set-role", "reset-password"})
+"""Changes after which the servers re-check their open consoles at once (with Redis; else within seconds)."""
+
+
+async def _tell_servers(settings: config.Settings) -> None:
+    """Announce a change to sign-ins on the servers' cluster channel, so that every process drops the consoles it
+    ended now rather than at their next event or re-check."""
+    if not settings.redis_url:
+        return
+    channel = Channel(settings.redis_url, f"{settings.redis_prefix}:{SIGN_INS_CHANNEL}", cli_actor())
+    try:
+        await channel.publish()
+    finally:
+        await channel.close()
+
+
 async def _with_store(settings: config.Settings, args: argparse.Namespace) -> int:
     store = Store(settings.database_url)
     try:
         await schema.ensure(store.engine)
-        return await ACTIONS[args.action](store, args)
+        code = await ACTIONS[args.action](store, args)
+        if code == 0 and args.action in ENDS_SIGN_INS:
+            await _tell_servers(settings)
+        return code
     except Refused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -167,5 +188,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     actions.add_parser("list", help="list staff accounts")
     actions.add_parser("totp-key", help="print a new random value for CHATBOT_TOTP_KEY")
     for action_parser in actions.choices.values():
-        config.add_setting(action_parser, "database_url")
+        for setting in ("database_url", "redis_url", "redis_prefix"):
+            config.add_setting(action_parser, setting)
     parser.set_defaults(func=_main)
