@@ -92,3 +92,27 @@ async def test_a_supervisor_must_turn_on_two_step_sign_in_with_the_qr_code_then_
     await console.get_by_role("button", name="Sign in with email").click()
     await expect(console.locator("#who")).to_have_text("Signed in as Sam")
     await expect(console.locator("#connection")).to_have_text("Connected")
+
+
+async def test_the_dashboard_takes_an_admins_account_and_refuses_an_agents(server: Server,
+                                                                          browser: Session) -> None:  # noqa: F811
+    for email, name, role in (("ada@clinic.example", "Ada", "admin"), ("ana@clinic.example", "Ana", "agent")):
+        await server.app[STORE].create_user(email, name, role, passwords.hash_password(PASSWORD))
+    page = await browser.page(1280, 800)
+    await page.goto(server.url + "/admin")
+    await page.get_by_label("Email").fill("ana@clinic.example")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in with email").click()
+    await expect(page.locator("#sign-in-error")).to_have_text("The admin API is for admins; your role is agent.")
+    await expect(page.locator("#board")).to_be_hidden()
+
+    await page.get_by_label("Email").fill("ada@clinic.example")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in with email").click()
+    await expect(page.locator("canvas[role=img]")).to_have_count(6)
+    await page.reload()  # the session cookie signs the page in again; no token was kept
+    await expect(page.locator("canvas[role=img]")).to_have_count(6)
+    assert await page.evaluate("sessionStorage.length") == 0
+    await page.get_by_role("button", name="Sign out").click()
+    await page.reload()
+    await expect(page.locator("#board")).to_be_hidden()

@@ -127,6 +127,11 @@ Desk.prototype.connect = function () {
   socket.on("suggestions", function (e) { self.toTab(e.conversation_id, "showSuggestions", e); });
   socket.on("offer", function (offer) { self.showOffer(offer); });
   socket.on("note", function (n) { self.toTab(n.conversation_id, "addNote", n); });
+  socket.on("unwatched", function (e) {
+    var tab = self.tabs[e.conversation_id];
+    if (tab) self.warn(visitorLabel(tab.summary) + " was taken by another representative.");
+    self.dismiss(e.conversation_id);
+  });
   socket.on("transferred", function (e) {
     self.watch(e.conversation.id, true);  // follows it from now on (its messages, notes and state)
     self.alerter.alert(e.by.name + " transferred " + visitorLabel(e.conversation) + " to you" + (e.note ? ": " + e.note : ""));
