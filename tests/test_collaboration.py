@@ -66,6 +66,7 @@ async def test_notes_reach_staff_and_never_the_visitor(server: Server, visitors)
         assert "NOTE-7f3a" not in seen
     actions = [(row.actor, row.action, row.target) for row in await server.app[STORE].audit_rows()]
     assert ("ana@clinic.example", "note_added", cid) in actions
+    assert ("ana@clinic.example", "conversation_taken", cid) in actions
     for console in (sam, ana, bo):
         await console.disconnect()
 

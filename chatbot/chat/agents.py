@@ -212,7 +212,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
     @acked
     async def on_take(self, sid: str, data: Any) -> dict[str, Any]:
         conversation_id = _conversation_id(data)
-        conversation = await self.desk.take(await self._rep(sid), conversation_id)
+        conversation = await self.desk.take(await self._rep(sid), conversation_id, address=await self._address(sid))
         await self.enter_room(sid, followers_room(conversation_id))
         await self._changed_hands()
         return ok(conversation={**conversation, "notes": await self.teamwork.notes(conversation_id)})

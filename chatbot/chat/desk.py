@@ -135,8 +135,10 @@ class Desk:
 
     # -- acting --------------------------------------------------------------
 
-    async def take(self, rep: Representative, conversation_id: str, offered: bool = False) -> dict[str, object]:
-        """Hold the conversation; exactly one of several simultaneous takers wins.
+    async def take(self, rep: Representative, conversation_id: str, offered: bool = False,
+                   address: str | None = None) -> dict[str, object]:
+        """Hold the conversation; exactly one of several simultaneous takers wins. The take (which returns the
+        whole history) is appended to the audit trail.
 
         ``offered``: auto-assignment's accept, which only a live offer to ``rep`` allows.
         """
@@ -146,6 +148,7 @@ class Desk:
         appended = await self.service.take(conversation, rep.id, rep.name, offered)
         if appended is None:
             raise await self._why_not(conversation_id)
+        await self.store.append_audit(rep.actor, "conversation_taken", conversation_id, address)
         return self._with_summary(appended.conversation, await self.store.messages(conversation_id))
 
     async def message(self, rep: Representative, conversation_id: str, text: str, client_id: str | None) -> Message:
