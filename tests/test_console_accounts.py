@@ -5,6 +5,7 @@ and signing out ending the session on the server."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from chatbot.shared import passwords, totp
 from chatbot.web.app import STORE
@@ -116,3 +117,40 @@ async def test_the_dashboard_takes_an_admins_account_and_refuses_an_agents(serve
     await page.get_by_role("button", name="Sign out").click()
     await page.reload()
     await expect(page.locator("#board")).to_be_hidden()
+
+
+async def console_signed_in(browser: Session, server: Server, email: str) -> Any:  # noqa: F811
+    page = await browser.page(1280, 800)
+    await page.goto(server.url + "/console")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in with email").click()
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    return page
+
+
+async def test_a_private_note_and_a_transfer_from_the_console(server: Server, browser: Session) -> None:  # noqa: F811
+    for email, name, role in (("ana@clinic.example", "Ana", "agent"), ("sam@clinic.example", "Sam", "supervisor")):
+        await server.app[STORE].create_user(email, name, role, passwords.hash_password(PASSWORD))
+    ana = await console_signed_in(browser, server, "ana@clinic.example")
+    sam = await console_signed_in(browser, server, "sam@clinic.example")
+    visitor = await browser.page(**PHONE)
+    await open_widget(visitor, server.url + "/")
+    await say(visitor, UNKNOWN)
+    await ana.locator("#queue li").get_by_role("button", name=re.compile("^Take")).click()
+    await expect(visitor.locator(".subtitle")).to_have_text("You are chatting with Ana")
+    await expect(sam.locator("#holders li", has_text="Ana")).to_contain_text("holds Visitor")  # the live view
+    await expect(ana.locator("#holders-section")).to_be_hidden()  # agents do not get it
+
+    await ana.get_by_text("Private notes").click()
+    await ana.get_by_label("Private note").fill("Allergic to penicillin NOTE-1")
+    await ana.get_by_role("button", name="Add note").click()
+    await expect(ana.locator(".notes-list li")).to_contain_text("Allergic to penicillin NOTE-1")
+    await ana.get_by_role("button", name="Transfer…").click()
+    await ana.get_by_label("Transfer to").select_option(label="Sam")
+    await ana.get_by_label("Handover note").fill("Call back after 5 pm NOTE-2")
+    await ana.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(visitor.locator(".subtitle")).to_have_text("You are chatting with Sam")
+    await expect(sam.locator(".notes-list li")).to_have_count(2)  # the console opened the conversation given to Sam
+    await expect(sam.get_by_role("textbox", name="Your reply")).to_be_visible()
+    assert "NOTE-" not in await visitor.content()
