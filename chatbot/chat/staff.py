@@ -19,6 +19,7 @@ from chatbot.chat.two_factor import SecondFactor, SignInRefused
 from chatbot.shared import passwords
 from chatbot.store import Store, token_digest
 from chatbot.store.models import User
+from chatbot.store.sessions import Sessions
 
 COOKIE = "chatbot_session"
 SIGN_INS_CHANNEL = "staff"
@@ -69,8 +70,9 @@ class Staff:
     that must use a second factor from ``CHATBOT_REQUIRE_2FA``."""
 
     def __init__(self, store: Store, idle_minutes: int, second_factor: SecondFactor,
-                 require_2fa: tuple[str, ...] = ()) -> None:
+                 require_2fa: tuple[str, ...] = (), sessions: Sessions | None = None) -> None:
         self.store = store
+        self.sessions = sessions or Sessions(store)
         self.idle = timedelta(minutes=idle_minutes)
         self.second_factor = second_factor
         self.require_2fa = frozenset(require_2fa)
@@ -86,7 +88,7 @@ class Staff:
         if user is None or not matches or user.disabled:
             raise SignInRefused("unauthorized", "Wrong email or password.")
         recovery_used = await self.second_factor.verify(user, code)
-        token = await self.store.create_staff_session(user.id, ABSOLUTE_LIFETIME)
+        token = await self.sessions.create(user.id, ABSOLUTE_LIFETIME)
         return SignedIn(self._member(user), token, recovery_used)
 
     async def member(self, token: str, enrolling: bool = False) -> Member | None:
@@ -97,13 +99,13 @@ class Staff:
     async def member_by_digest(self, digest: str, enrolling: bool = False, touch: bool = True) -> Member | None:
         """The same, for a socket that keeps only its cookie's digest (``touch``: whether this is a use that moves
         the idle clock, or the server checking on its own)."""
-        user = await self.store.session_user(digest, self.idle, touch=touch)
+        user = await self.sessions.user(digest, self.idle, touch=touch)
         member = self._member(user) if user is not None else None
         return member if member is not None and (enrolling or not member.must_enrol) else None
 
     async def session_account(self, token: str) -> User | None:
         """The account row behind a session (the enrolment endpoints need its pending secret)."""
-        return await self.store.session_user(token_digest(token), self.idle)
+        return await self.sessions.user(token_digest(token), self.idle)
 
     def _member(self, user: User) -> Member:
         enrolled = user.totp_secret is not None
@@ -111,4 +113,4 @@ class Staff:
                       must_enrol=not enrolled and user.role in self.require_2fa)
 
     async def sign_out(self, token: str) -> bool:
-        return await self.store.end_staff_session(token)
+        return await self.sessions.end(token)

@@ -17,6 +17,8 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 
+from redis import asyncio as aioredis
+
 from chatbot.chat.protocol import iso
 from chatbot.chat.staff import SIGN_INS_CHANNEL, Role
 from chatbot.cli.representatives import valid_name
@@ -24,6 +26,7 @@ from chatbot.shared import config, passwords, totp
 from chatbot.shared.cluster import Channel
 from chatbot.store import Store, schema
 from chatbot.store.audit import cli_actor
+from chatbot.store.sessions import RedisSessions
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
@@ -126,11 +129,19 @@ ENDS_SIGN_INS = frozenset({"disable", "set-role", "reset-password"})
 """Changes after which the servers re-check their open consoles at once (with Redis; else within seconds)."""
 
 
-async def _tell_servers(settings: config.Settings) -> None:
-    """Announce a change to sign-ins on the servers' cluster channel, so that every process drops the consoles it
-    ended now rather than at their next event or re-check."""
+async def _tell_servers(store: Store, settings: config.Settings, args: argparse.Namespace) -> None:
+    """End the user's sessions kept in Redis (with a password reset or a disabled account), and announce the change
+    on the servers' cluster channel, so that every process drops the consoles it ended now rather than at their
+    next event or re-check."""
     if not settings.redis_url:
         return
+    user = await store.user_by_email(args.email)
+    if user is not None and args.action != "set-role":
+        redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=1)
+        try:
+            await RedisSessions(store, redis, settings.redis_prefix).end_user(user.id)
+        finally:
+            await redis.aclose()
     channel = Channel(settings.redis_url, f"{settings.redis_prefix}:{SIGN_INS_CHANNEL}", cli_actor())
     try:
         await channel.publish()
@@ -144,7 +155,7 @@ async def _with_store(settings: config.Settings, args: argparse.Namespace) -> in
         await schema.ensure(store.engine)
         code = await ACTIONS[args.action](store, args)
         if code == 0 and args.action in ENDS_SIGN_INS:
-            await _tell_servers(settings)
+            await _tell_servers(store, settings, args)
         return code
     except Refused as exc:
         print(f"error: {exc}", file=sys.stderr)

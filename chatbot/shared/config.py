@@ -99,7 +99,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("rate_burst", whole_number(1), "messages a conversation may send in a burst"),
     Option("rate_per_second", number(0, above=True), "sustained messages per second per conversation"),
     Option("allowed_origins", _origins, "comma-separated origins allowed for Socket.IO and CORS, * for any"),
-    Option("redis_url", str, "redis://HOST:PORT/DB to share Socket.IO events across processes; empty = one process"),
+    Option("redis_url", str, "redis://HOST:PORT/DB to share Socket.IO events, presence, limits and staff sessions "
+           "across processes; empty = one process (sessions in the database)"),
     Option("redis_prefix", str, "prefix of every Redis key and of the Socket.IO channel (one per deployment)"),
     Option("event_loop", _event_loop, "auto (uvloop where installed, else asyncio), uvloop or asyncio: uvloop spends "
            "8-14% less CPU per reply (docs/performance.md)"),

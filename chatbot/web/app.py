@@ -43,6 +43,7 @@ from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard, bearer_token
 from chatbot.store import Store, schema
+from chatbot.store.sessions import RedisSessions, Sessions
 from chatbot.web import auth, pages, two_factor
 from chatbot.web import safety as web_safety
 
@@ -146,7 +147,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     if settings.require_2fa and not settings.totp_key:
         raise SystemExit("CHATBOT_REQUIRE_2FA needs CHATBOT_TOTP_KEY (make one with `chatbot users totp-key`)")
-    staff = Staff(store, settings.session_idle_minutes, SecondFactor(store, settings.totp_key), settings.require_2fa)
+    sessions = RedisSessions(store, cluster.redis, cluster.prefix) if cluster.redis is not None else Sessions(store)
+    staff = Staff(store, settings.session_idle_minutes, SecondFactor(store, settings.totp_key), settings.require_2fa,
+                  sessions)
     teamwork = Teamwork(service, store, cluster.presence, emitter, settings.agent_capacity)
     consoles = AgentNamespace(desk, guard, router, staff, teamwork, cluster.channel(SIGN_INS_CHANNEL))
     sio.register_namespace(consoles)
