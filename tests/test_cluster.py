@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -140,3 +142,51 @@ async def test_sigterm_tells_clients_to_reconnect_and_exits_quickly(cluster_env,
     await asyncio.sleep(0.2)
     assert reasons and "server disconnect" not in reasons[0], reasons  # a transport close: clients reconnect
     await client.disconnect()
+
+
+async def test_a_disabled_users_consoles_drop_at_once_and_agents_leave_a_conversation_another_takes(
+        two_servers, cluster_env) -> None:
+    """Staff consoles on two processes: the agent watching a queued conversation on one is taken out of it when an
+    agent on the other takes it; `chatbot users disable` (its own process) drops that agent's console on the other
+    server at once, without waiting for the console to send anything."""
+    from chatbot.shared import passwords
+    from chatbot.store import Store
+    from tests.test_staff_sessions import PASSWORD, Console, signed_in
+
+    a, b = two_servers
+    store = Store(cluster_env["CHATBOT_DATABASE_URL"])
+    try:
+        for email, name in (("ana@clinic.example", "Ana"), ("bo@clinic.example", "Bo")):
+            await store.create_user(email, name, "agent", passwords.hash_password(PASSWORD))
+    finally:
+        await store.close()
+    ana = await Console().open(a.url, await signed_in(a, "ana@clinic.example"))
+    bo = await Console().open(b.url, await signed_in(b, "bo@clinic.example"))
+    visitor = await Visitor().open(a.url)
+    try:
+        await visitor.ask("I want to talk to a person")
+        cid = visitor.conversation["id"]
+        assert (await ana.call("watch", {"conversation_id": cid}))["ok"]
+        assert (await bo.call("take", {"conversation_id": cid}))["ok"]
+        assert await ana.next("unwatched", lambda e: e["conversation_id"] == cid) == {"conversation_id": cid,
+                                                                                     "reason": "taken"}
+        await visitor.say("only for Bo")
+        await bo.next("message", lambda m: m["text"] == "only for Bo")
+        assert (await bo.call("message", {"conversation_id": cid, "text": "Bo here"}))["ok"]
+        await visitor.next("message", lambda m: m["text"] == "Bo here")
+        assert not ana.received("message", lambda m: m["text"] in ("only for Bo", "Bo here"))
+
+        database = ["--database-url", cluster_env["CHATBOT_DATABASE_URL"], "--redis-url",
+                    cluster_env["CHATBOT_REDIS_URL"], "--redis-prefix", cluster_env["CHATBOT_REDIS_PREFIX"]]
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "chatbot", "users", "disable",
+                                                         "bo@clinic.example", *database], capture_output=True)
+        assert done.returncode == 0, done.stderr
+        for _ in range(50):
+            if not bo.sio.connected:
+                break
+            await asyncio.sleep(0.1)
+        assert not bo.sio.connected, "the disabled user's console was dropped by the other process"
+        assert ana.sio.connected
+    finally:
+        for client in (visitor, ana, bo):
+            await client.disconnect()

@@ -189,7 +189,7 @@ def test_the_default_range_is_the_last_30_days() -> None:
 async def sign_in(page: Page, server: Server, token: str = TOKEN) -> None:
     await page.goto(server.url + "/admin")
     await page.get_by_label("Admin token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 async def test_dashboard_draws_every_chart_with_its_figures_and_csv(server: Server, browser: Session,

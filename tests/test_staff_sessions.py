@@ -4,6 +4,7 @@ idle and absolute expiry, and the ``/agent`` socket signed in by the cookie."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from chatbot.chat.staff import COOKIE
 from chatbot.shared import passwords
@@ -74,7 +75,7 @@ async def test_login_sets_an_httponly_samesite_strict_cookie(server: Server) -> 
     assert status == 200
     user_id = (await server.app[STORE].user_by_email("ana@clinic.example")).id
     assert body == {"ok": True, "user": {"id": user_id, "email": "ana@clinic.example", "name": "Ana",
-                                         "role": "supervisor"}}
+                                         "role": "supervisor", "totp": False}}
     assert len(cookies) == 1 and cookies[0].startswith(f"{COOKIE}=")
     attributes = {part.strip().lower() for part in cookies[0].split(";")[1:]}
     assert {"httponly", "samesite=strict", "path=/"} <= attributes and "secure" not in attributes
@@ -225,3 +226,37 @@ async def test_the_same_sites_pages_and_headless_clients_may_change_state(server
     credentials = {"email": "ada@clinic.example", "password": PASSWORD}
     for headers in ({"Origin": server.url, "Sec-Fetch-Site": "same-origin"}, {"Origin": server.url}, {}):
         assert (await login(server, credentials, headers))[0] == 200, headers
+
+
+async def test_with_redis_sessions_live_in_redis_expire_there_and_a_password_reset_ends_them(
+        make_server, redis_url: str, capsys, monkeypatch) -> None:
+    from redis import asyncio as aioredis
+
+    from tests.processes import redis_prefix
+    from tests.test_users import run
+
+    prefix = redis_prefix()
+    server = await make_server(redis_url=redis_url, redis_prefix=prefix)
+    await add_user(server, "ana@clinic.example", "agent")
+    cookie = await signed_in(server, "ana@clinic.example")
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        key = f"{prefix}:session:{token_digest(cookie)}"
+        assert await redis.hget(key, "user") is not None and 0 < await redis.ttl(key) <= 12 * 3600
+        async with server.app[STORE].engine.connect() as connection:
+            assert (await connection.execute(select(StaffSession))).all() == []  # not in the database
+        await (await Console().open(server.url, cookie)).disconnect()
+        await redis.hset(key, "seen", 0)  # last used long ago: past the idle limit
+        assert (await server.get("/console/me.json", cookies={COOKIE: cookie}))[0] == 401
+        assert not await redis.exists(key)
+
+        cookie = await signed_in(server, "ana@clinic.example")
+        assert (await server.get("/console/me.json", cookies={COOKIE: cookie}))[0] == 200
+        database = ["--database-url", server.settings.database_url, "--redis-url", redis_url, "--redis-prefix", prefix]
+        code, _, err = await asyncio.to_thread(run, capsys, monkeypatch, "users", "reset-password",
+                                               "ana@clinic.example", "--password-stdin", *database,
+                                               stdin=PASSWORD + " changed\n")
+        assert code == 0, err
+        assert (await server.get("/console/me.json", cookies={COOKIE: cookie}))[0] == 401
+    finally:
+        await redis.aclose()

@@ -34,7 +34,7 @@ def test_add_list_set_role_disable_enable(db, capsys, monkeypatch) -> None:
                          "agent", "--password-stdin", *db, stdin=GOOD + "\n")
     assert (code, out, err) == (0, "Added agent Ana <ana@clinic.example>.\n", "")
     code, out, _ = run(capsys, monkeypatch, "users", "list", *db)
-    assert code == 0 and out.startswith("ana@clinic.example\tAna\tagent\tactive\tadded ")
+    assert code == 0 and out.startswith("ana@clinic.example\tAna\tagent\tactive\t2fa off\tadded ")
     assert GOOD not in out and "argon2" not in out
     assert run(capsys, monkeypatch, "users", "set-role", "ana@clinic.example", "supervisor", *db)[1] == \
         "ana@clinic.example: agent -> supervisor.\n"

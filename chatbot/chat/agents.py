@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import socketio
 
 from chatbot.chat.desk import Desk, Representative
-from chatbot.chat.emitter import AGENT, AGENTS_ROOM, agent_room, followers_room
+from chatbot.chat.emitter import AGENT, AGENTS_ROOM, FOLLOWERS_PREFIX, agent_room, followers_room
 from chatbot.chat.lifecycle import State
 from chatbot.chat.protocol import (
     ChatError,
@@ -24,13 +25,18 @@ from chatbot.chat.protocol import (
     storable,
 )
 from chatbot.chat.routing import Router
-from chatbot.chat.staff import Staff, cookie_token
+from chatbot.chat.staff import Role, Staff, cookie_token
+from chatbot.chat.teamwork import Teamwork
+from chatbot.shared.cluster import Channel
 from chatbot.shared.guard import Guard
 from chatbot.store import StoreUnavailable, token_digest
 
 log = logging.getLogger(__name__)
 
 STATES = tuple(State)
+RECHECK_SECONDS = 30.0
+"""How often each process re-checks its consoles on its own (without Redis, the only way it learns of a change
+made by ``chatbot users``)."""
 
 
 def _conversation_id(data: Any) -> str:
@@ -47,9 +53,13 @@ def _has_token(auth: Any) -> bool:
 class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """One socket per console tab; a representative is online while any of their tabs is."""
 
-    def __init__(self, desk: Desk, guard: Guard, router: Router | None, staff: Staff) -> None:
+    def __init__(self, desk: Desk, guard: Guard, router: Router | None, staff: Staff, teamwork: Teamwork,
+                 channel: Channel | None = None) -> None:
         super().__init__(AGENT)
         self.desk = desk
+        self.teamwork = teamwork
+        self.channel = channel
+        self._sids: set[str] = set()
         self.guard = guard
         self.router = router
         self.staff = staff
@@ -72,6 +82,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         if not self.guard.open_socket(address):
             raise refusal("too_many_connections", "Too many open connections from your address.")
         await self.save_session(sid, {"rep": rep, "address": address})
+        self._sids.add(sid)
         self.server.start_background_task(self._welcome, sid, rep)
 
     async def _sign_in(self, auth: Any) -> Representative | None:
@@ -100,6 +111,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
             log.warning("could not welcome representative socket %s: %s", sid, exc)
 
     async def on_disconnect(self, sid: str, *reason: Any) -> None:
+        self._sids.discard(sid)
         session = await self.get_session(sid)
         if "address" in session:
             self.guard.close_socket(session["address"])
@@ -119,11 +131,50 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         self.server.start_background_task(self.disconnect, args[0])
         return error("unauthorized")
 
-    async def _signed_in(self, sid: str) -> bool:
+    async def recheck(self) -> None:
+        """Drop this process's consoles whose sign-in ended (a disabled user, a role change, a reset password),
+        and take agents out of the conversations another representative now holds. Run every
+        ``RECHECK_SECONDS``, when another process or ``chatbot users`` announces a change on the cluster channel,
+        and after a take or a transfer here."""
+        for sid in list(self._sids):
+            try:
+                if not await self._signed_in(sid, touch=False):
+                    log.info("representative socket %s dropped: its sign-in ended", sid)
+                    await self.disconnect(sid)
+                else:
+                    await self._evict(sid)
+            except (StoreUnavailable, KeyError) as exc:
+                log.warning("could not re-check representative socket %s: %s", sid, exc)
+
+    async def _evict(self, sid: str) -> None:
+        """An agent follows only conversations nobody holds or they hold: out of every other one's room."""
+        rep: Representative = (await self.get_session(sid))["rep"]
+        if rep.role != Role.AGENT:
+            return
+        for room in self.rooms(sid):
+            if not room.startswith(FOLLOWERS_PREFIX):
+                continue
+            conversation_id = room.removeprefix(FOLLOWERS_PREFIX)
+            if not await self.desk.may_follow(rep, conversation_id):
+                await self.leave_room(sid, room)
+                await self.emit("unwatched", {"conversation_id": conversation_id, "reason": "taken"}, to=sid)
+
+    async def recheck_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            await self.recheck()
+
+    async def _changed_hands(self) -> None:
+        """A conversation changed hands: re-check here now, and tell the other processes to."""
+        self.server.start_background_task(self.recheck)
+        if self.channel is not None:
+            await self.channel.publish()
+
+    async def _signed_in(self, sid: str, touch: bool = True) -> bool:
         rep = (await self.get_session(sid)).get("rep")
         try:
             if rep is not None and rep.session:
-                member = await self.staff.member_by_digest(rep.token_hash)
+                member = await self.staff.member_by_digest(rep.token_hash, touch=touch)
                 return member is not None and member.role.value == rep.role
             return rep is not None and await self.desk.still_signed_in(rep)
         except StoreUnavailable:
@@ -151,7 +202,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         address = (await self.get_session(sid)).get("address", "")
         conversation = await self.desk.watch(await self._rep(sid), conversation_id, address)
         await self.enter_room(sid, followers_room(conversation_id))
-        return ok(conversation=conversation)
+        return ok(conversation={**conversation, "notes": await self.teamwork.notes(conversation_id)})
 
     @acked
     async def on_unwatch(self, sid: str, data: Any) -> dict[str, Any]:
@@ -161,9 +212,10 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
     @acked
     async def on_take(self, sid: str, data: Any) -> dict[str, Any]:
         conversation_id = _conversation_id(data)
-        conversation = await self.desk.take(await self._rep(sid), conversation_id)
+        conversation = await self.desk.take(await self._rep(sid), conversation_id, address=await self._address(sid))
         await self.enter_room(sid, followers_room(conversation_id))
-        return ok(conversation=conversation)
+        await self._changed_hands()
+        return ok(conversation={**conversation, "notes": await self.teamwork.notes(conversation_id)})
 
     @acked
     async def on_message(self, sid: str, data: Any) -> dict[str, Any]:
@@ -173,6 +225,42 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         client_id = optional_str(body, "client_id", 64)
         message = await self.desk.message(await self._rep(sid), conversation_id, text, client_id)
         return ok(message=message_json(message))
+
+    @acked
+    async def on_note(self, sid: str, data: Any) -> dict[str, Any]:
+        """A private note on the conversation, for staff only."""
+        conversation_id = _conversation_id(data)
+        text = message_text(payload(data))
+        note = await self.teamwork.add_note(await self._rep(sid), conversation_id, text, await self._address(sid))
+        return ok(note=note)
+
+    @acked
+    async def on_transfer(self, sid: str, data: Any) -> dict[str, Any]:
+        """Hand the conversation to another online representative (``to``), with an optional private note."""
+        conversation_id = _conversation_id(data)
+        body = payload(data)
+        to_id = optional_str(body, "to", 64)
+        if to_id is None:
+            raise ChatError("bad_request", "'to' (the representative's id) is required.")
+        note = message_text(body, "note") if body.get("note") not in (None, "") else None
+        conversation = await self.teamwork.transfer(await self._rep(sid), conversation_id, to_id, note,
+                                                    await self._address(sid))
+        await self._changed_hands()
+        return ok(conversation=conversation)
+
+    @acked
+    async def on_holders(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Supervisors' live view: every representative online or holding, with what they hold."""
+        return ok(representatives=await self.teamwork.holders(await self._rep(sid)))
+
+    @acked
+    async def on_representatives(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Who is online, to transfer to."""
+        return ok(representatives=await self.teamwork.representatives())
+
+    async def _address(self, sid: str) -> str:
+        address: str = (await self.get_session(sid)).get("address", "")
+        return address
 
     @acked
     async def on_release(self, sid: str, data: Any) -> dict[str, Any]:
@@ -190,6 +278,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
         conversation_id = _conversation_id(data)
         conversation = await self._router().accept(await self._rep(sid), conversation_id)
         await self.enter_room(sid, followers_room(conversation_id))
+        await self._changed_hands()
         return ok(conversation=conversation)
 
     @acked

@@ -119,15 +119,26 @@ class Desk:
         An agent (the role) may not watch a conversation another representative holds: once taken, what the
         visitor says is for the one who took it and for supervisors."""
         conversation = await self._existing(conversation_id)
-        if rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id:
+        if not self._may_follow(rep, conversation):
             raise ChatError("forbidden", "Agents cannot watch a conversation another representative holds.")
         await self.store.append_audit(rep.actor, "conversation_watched", conversation_id, address)
         return self._with_summary(conversation, await self.store.messages(conversation_id))
 
+    async def may_follow(self, rep: Representative, conversation_id: str) -> bool:
+        """Whether ``rep`` may still follow the conversation (an agent: not once another representative holds it)."""
+        conversation = await self.store.conversation(conversation_id)
+        return conversation is None or self._may_follow(rep, conversation)
+
+    @staticmethod
+    def _may_follow(rep: Representative, conversation: Conversation) -> bool:
+        return not (rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id)
+
     # -- acting --------------------------------------------------------------
 
-    async def take(self, rep: Representative, conversation_id: str, offered: bool = False) -> dict[str, object]:
-        """Hold the conversation; exactly one of several simultaneous takers wins.
+    async def take(self, rep: Representative, conversation_id: str, offered: bool = False,
+                   address: str | None = None) -> dict[str, object]:
+        """Hold the conversation; exactly one of several simultaneous takers wins. The take (which returns the
+        whole history) is appended to the audit trail.
 
         ``offered``: auto-assignment's accept, which only a live offer to ``rep`` allows.
         """
@@ -137,6 +148,7 @@ class Desk:
         appended = await self.service.take(conversation, rep.id, rep.name, offered)
         if appended is None:
             raise await self._why_not(conversation_id)
+        await self.store.append_audit(rep.actor, "conversation_taken", conversation_id, address)
         return self._with_summary(appended.conversation, await self.store.messages(conversation_id))
 
     async def message(self, rep: Representative, conversation_id: str, text: str, client_id: str | None) -> Message:

@@ -19,8 +19,11 @@ AGENT = "/agent"
 AGENTS_ROOM = "agents"
 
 
+FOLLOWERS_PREFIX = "conversation:"
+
+
 def followers_room(conversation_id: str) -> str:
-    return f"conversation:{conversation_id}"
+    return FOLLOWERS_PREFIX + conversation_id
 
 
 def agent_room(agent_id: str) -> str:

@@ -12,7 +12,7 @@ too); they are imported from here by everything above the store.
 
 ``bot -> queued`` (a handoff, for one of ``HANDOFF_REASONS``), ``bot|queued ->
 agent`` (a representative takes it), ``agent -> queued`` (released), ``agent ->
-bot`` (handed back), and any open state ``-> closed``.
+bot`` (handed back), ``agent -> agent`` (transferred), and any open state ``-> closed``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ TRANSITIONS: dict[Reason, tuple[frozenset[State], State]] = {
     Reason.ASSIGNED: (frozenset({State.BOT, State.QUEUED}), State.AGENT),
     Reason.RELEASED: (frozenset({State.AGENT}), State.QUEUED),
     Reason.HANDBACK: (frozenset({State.AGENT}), State.BOT),
+    Reason.TRANSFERRED: (frozenset({State.AGENT}), State.AGENT),  # from one representative to another
     **{reason: (OPEN, State.CLOSED) for reason in CLOSE_REASONS},
 }
 """reason -> (the states a conversation may leave for it, the state it enters)."""

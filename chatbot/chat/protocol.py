@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import socketio
 
 from chatbot.store import StoreUnavailable
-from chatbot.store.models import Conversation, Message, State
+from chatbot.store.models import Conversation, Message, Note, State
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ ERROR_MESSAGES = {
     "already_rated": "This conversation has already been rated.",
     "unauthorized": "Your sign-in is no longer valid; sign in again.",
     "forbidden": "Your role does not allow this.",
+    "offline": "That representative is not online.",
     "internal": "Something went wrong on our side.",
 }
 
@@ -134,17 +135,17 @@ def optional_str(data: Mapping[str, Any], key: str, max_len: int) -> str | None:
     return value
 
 
-def message_text(data: Mapping[str, Any]) -> str:
-    """The ``text`` field: a non-blank string of at most ``MAX_TEXT`` characters, trimmed.
+def message_text(data: Mapping[str, Any], key: str = "text") -> str:
+    """The ``text`` field (or ``key``): a non-blank string of at most ``MAX_TEXT`` characters, trimmed.
 
     NUL and unpaired surrogates are refused as ``bad_request`` before anything else:
     no client sends them in real text, and neither could be stored.
     """
-    value = data.get("text")
+    value = data.get(key)
     if not isinstance(value, str):
-        raise ChatError("bad_request", "'text' must be a string.")
+        raise ChatError("bad_request", f"'{key}' must be a string.")
     if not storable(value):
-        raise ChatError("bad_request", "'text' must not contain NUL or unpaired surrogate characters.")
+        raise ChatError("bad_request", f"'{key}' must not contain NUL or unpaired surrogate characters.")
     value = value.strip()
     if not value:
         raise ChatError("empty")
@@ -198,6 +199,17 @@ def iso(moment: datetime | None) -> str | None:
 
 def agent_ref(agent_id: str | None, agent_name: str | None) -> dict[str, str] | None:
     return {"id": agent_id, "name": agent_name or ""} if agent_id else None
+
+
+def note_json(note: Note) -> dict[str, Any]:
+    """A private note, for representatives only (the ``note`` event, ``notes`` in watch and take)."""
+    return {
+        "id": note.id,
+        "conversation_id": note.conversation_id,
+        "author": {"id": note.author_id, "name": note.author_name},
+        "text": note.text,
+        "created_at": iso(note.created_at),
+    }
 
 
 def message_json(message: Message) -> dict[str, Any]:

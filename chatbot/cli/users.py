@@ -1,4 +1,5 @@
-"""``chatbot users add|list|disable|enable|set-role|reset-password``: staff accounts, from the command line.
+"""``chatbot users add|list|disable|enable|set-role|reset-password|reset-2fa|totp-key``: staff accounts, from the
+command line.
 
 Every change is appended to the audit trail (``chatbot audit``). A password is read from the terminal without
 echo (asked twice), or as one line from standard input with ``--password-stdin`` (for scripts); it never appears
@@ -16,12 +17,16 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 
+from redis import asyncio as aioredis
+
 from chatbot.chat.protocol import iso
-from chatbot.chat.staff import Role
+from chatbot.chat.staff import SIGN_INS_CHANNEL, Role
 from chatbot.cli.representatives import valid_name
-from chatbot.shared import config, passwords
+from chatbot.shared import config, passwords, totp
+from chatbot.shared.cluster import Channel
 from chatbot.store import Store, schema
 from chatbot.store.audit import cli_actor
+from chatbot.store.sessions import RedisSessions
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
@@ -61,7 +66,8 @@ async def _list(store: Store, args: argparse.Namespace) -> int:
         print("No users yet: add one with `chatbot users add EMAIL --name NAME --role agent`.")
     for user in users:
         status = "disabled" if user.disabled else "active"
-        print(f"{user.email}\t{user.name}\t{user.role}\t{status}\tadded {iso(user.created_at)}")
+        factor = "2fa on" if user.totp_secret else "2fa off"
+        print(f"{user.email}\t{user.name}\t{user.role}\t{status}\t{factor}\tadded {iso(user.created_at)}")
     return 0
 
 
@@ -99,6 +105,15 @@ async def _reset_password(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _reset_2fa(store: Store, args: argparse.Namespace) -> int:
+    if not await store.remove_totp(args.email):
+        raise Refused(f"no user with the email {args.email!r}")
+    await store.append_audit(cli_actor(), "totp_reset", args.email)
+    print(f"Two-step sign-in is off for {args.email} and their recovery codes are void; they can turn it on again "
+          "from the console.")
+    return 0
+
+
 ACTIONS: dict[str, Callable[[Store, argparse.Namespace], Awaitable[int]]] = {
     "add": _add,
     "list": _list,
@@ -106,14 +121,42 @@ ACTIONS: dict[str, Callable[[Store, argparse.Namespace], Awaitable[int]]] = {
     "enable": _enable,
     "set-role": _set_role,
     "reset-password": _reset_password,
+    "reset-2fa": _reset_2fa,
 }
+
+
+ENDS_SIGN_INS = frozenset({"disable", "set-role", "reset-password"})
+"""Changes after which the servers re-check their open consoles at once (with Redis; else within seconds)."""
+
+
+async def _tell_servers(store: Store, settings: config.Settings, args: argparse.Namespace) -> None:
+    """End the user's sessions kept in Redis (with a password reset or a disabled account), and announce the change
+    on the servers' cluster channel, so that every process drops the consoles it ended now rather than at their
+    next event or re-check."""
+    if not settings.redis_url:
+        return
+    user = await store.user_by_email(args.email)
+    if user is not None and args.action != "set-role":
+        redis = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=1)
+        try:
+            await RedisSessions(store, redis, settings.redis_prefix).end_user(user.id)
+        finally:
+            await redis.aclose()
+    channel = Channel(settings.redis_url, f"{settings.redis_prefix}:{SIGN_INS_CHANNEL}", cli_actor())
+    try:
+        await channel.publish()
+    finally:
+        await channel.close()
 
 
 async def _with_store(settings: config.Settings, args: argparse.Namespace) -> int:
     store = Store(settings.database_url)
     try:
         await schema.ensure(store.engine)
-        return await ACTIONS[args.action](store, args)
+        code = await ACTIONS[args.action](store, args)
+        if code == 0 and args.action in ENDS_SIGN_INS:
+            await _tell_servers(store, settings, args)
+        return code
     except Refused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -129,6 +172,9 @@ def _email(value: str) -> str:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.action == "totp-key":
+        print(totp.new_key())
+        return 0
     return asyncio.run(_with_store(config.load(args), args))
 
 
@@ -147,9 +193,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     set_role = actions.add_parser("set-role", help="change a user's role")
     set_role.add_argument("email", type=_email)
     set_role.add_argument("role", choices=roles)
-    for action, text in (("disable", "refuse their sign-ins and end their sessions"), ("enable", "allow again")):
+    for action, text in (("disable", "refuse their sign-ins and end their sessions"), ("enable", "allow again"),
+                         ("reset-2fa", "turn their two-step sign-in off (a lost phone); they enrol again")):
         actions.add_parser(action, help=text).add_argument("email", type=_email)
     actions.add_parser("list", help="list staff accounts")
+    actions.add_parser("totp-key", help="print a new random value for CHATBOT_TOTP_KEY")
     for action_parser in actions.choices.values():
-        config.add_setting(action_parser, "database_url")
+        for setting in ("database_url", "redis_url", "redis_prefix"):
+            config.add_setting(action_parser, setting)
     parser.set_defaults(func=_main)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chatbot.shared.totp import parse_key
 from chatbot.shared.values import flag, number, whole_number
 
 
@@ -68,6 +69,17 @@ def _encoder(value: str) -> str:
     return value
 
 
+def _roles(value: str) -> tuple[str, ...]:
+    roles = ("agent", "supervisor", "admin")
+    if value.strip().lower() == "all":
+        return roles
+    chosen = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    unknown = [role for role in chosen if role not in roles]
+    if unknown:
+        raise ValueError(f"expected all, or roles among {', '.join(roles)}; not {', '.join(unknown)}")
+    return chosen
+
+
 def _origins(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -87,7 +99,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("rate_burst", whole_number(1), "messages a conversation may send in a burst"),
     Option("rate_per_second", number(0, above=True), "sustained messages per second per conversation"),
     Option("allowed_origins", _origins, "comma-separated origins allowed for Socket.IO and CORS, * for any"),
-    Option("redis_url", str, "redis://HOST:PORT/DB to share Socket.IO events across processes; empty = one process"),
+    Option("redis_url", str, "redis://HOST:PORT/DB to share Socket.IO events, presence, limits and staff sessions "
+           "across processes; empty = one process (sessions in the database)"),
     Option("redis_prefix", str, "prefix of every Redis key and of the Socket.IO channel (one per deployment)"),
     Option("event_loop", _event_loop, "auto (uvloop where installed, else asyncio), uvloop or asyncio: uvloop spends "
            "8-14% less CPU per reply (docs/performance.md)"),
@@ -99,6 +112,10 @@ OPTIONS: tuple[Option, ...] = (
            "failed representative or admin sign-ins one address may make before it is blocked for a minute"),
     Option("session_idle_minutes", whole_number(1),
            "staff sign-ins (POST /auth/login) end after this many minutes without use (and after 12 hours in all)"),
+    Option("require_2fa", _roles, "roles that must sign in with a second factor (TOTP): all, or a comma-separated "
+           "list such as supervisor,admin; empty = none (each person may still turn it on)"),
+    Option("totp_key", parse_key, "32 random bytes, URL-safe base64 (`chatbot users totp-key` makes one): seals "
+           "staff TOTP secrets in the database; empty = two-step sign-in cannot be turned on"),
     Option("trust_proxy", _boolean, "take the client address from X-Forwarded-For (only behind your own proxy)"),
     Option("content_dir", Path, "content snapshot (chatbot content import): passages offered to representatives when "
            "no intent is confident; a missing folder offers none"),
@@ -138,6 +155,8 @@ class Settings:
     new_conversations_per_minute: int = 10
     failed_sign_ins_per_minute: int = 5
     session_idle_minutes: int = 30
+    require_2fa: tuple[str, ...] = ()
+    totp_key: str = field(default="", repr=False)
     trust_proxy: bool = False
     content_dir: Path = Path("content")
     hours_file: Path | None = None

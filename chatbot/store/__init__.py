@@ -22,12 +22,15 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.history import HistoryQueries
+from chatbot.store.notes import NoteQueries
 from chatbot.store.rollups import RollupQueries
 from chatbot.store.service_levels import ServiceLevelQueries
+from chatbot.store.two_factor import TwoFactorQueries
 from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, UserQueries, AuditQueries, ServiceLevelQueries, RollupQueries):
+class Store(HistoryQueries, AccountQueries, UserQueries, TwoFactorQueries, NoteQueries, AuditQueries,
+            ServiceLevelQueries, RollupQueries):
     """Conversations, messages, state changes, representatives, staff accounts and the audit trail in one database."""
 
 

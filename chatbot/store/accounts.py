@@ -6,12 +6,13 @@ Tested in tests/test_agents.py, tests/test_representatives.py.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatbot.store.base import Database, new_id, new_token, rows_changed, token_digest
-from chatbot.store.models import Agent, Conversation, State, utcnow
+from chatbot.store.models import Agent, Conversation, State, User, utcnow
 
 
 class AccountQueries(Database):
@@ -62,6 +63,18 @@ class AccountQueries(Database):
                 update(Agent).where(Agent.name == name).values(token_hash=token_digest(token))
             )
         return token if rows_changed(result) == 1 else None
+
+    async def representative_names(self, ids: Collection[str]) -> dict[str, str]:
+        """The names of these representatives, staff accounts (not disabled) and token accounts alike; an unknown
+        id is left out."""
+        if not ids:
+            return {}
+        async with self.transaction() as session:
+            users = (await session.execute(
+                select(User.id, User.name).where(User.id.in_(ids), User.disabled.is_(False))
+            )).all()
+            agents = (await session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))).all()
+        return {row.id: row.name for row in [*agents, *users]}
 
     async def held(self) -> list[Conversation]:
         """Every conversation a representative holds."""

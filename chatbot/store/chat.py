@@ -253,9 +253,10 @@ class ChatQueries(Database):
             values["queued_at"] = now  # a released conversation keeps its place in line
         if change.to_state == State.CLOSED:
             values["closed_at"] = now
+        guard = [Conversation.agent_id == change.expect_agent] if change.expect_agent is not None else []
         result = await session.execute(
             update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.state == before)
+            .where(Conversation.id == conversation_id, Conversation.state == before, *guard)
             .values(**values)
         )
         if rows_changed(result) != 1:

@@ -65,6 +65,7 @@ class Reason(StrEnum):
     ASSIGNED = "assigned"
     RELEASED = "released"
     HANDBACK = "handback"
+    TRANSFERRED = "transferred"
     # -> closed
     CLOSED_BY_VISITOR = "closed_by_visitor"
     CLOSED_BY_AGENT = "closed_by_agent"
@@ -199,6 +200,36 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    """The second factor's secret, encrypted with the server's key (``chatbot/shared/totp.py``); None: no 2FA."""
+    totp_pending: Mapped[str | None] = mapped_column(String(200))
+    """A secret being enrolled, until the first code from it is confirmed (then it becomes ``totp_secret``)."""
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The last 30-second step whose code signed in: a code of that step or an earlier one is a replay."""
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the second factor; kept only as a SHA-256 digest (80 random bits,
+    nothing to brute-force) and deleted when used."""
+
+    __tablename__ = "recovery_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class Note(Base):
+    """A staff member's private note on a conversation: a table of its own, never a message, so nothing a
+    visitor receives (events, history, transcript) is built from it."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[str] = mapped_column(String(32))
+    author_name: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -80,9 +80,11 @@ class UserQueries(Database):
                                      last_seen_at=now, expires_at=now + lifetime))
         return token
 
-    async def session_user(self, digest: str, idle: timedelta, now: datetime | None = None) -> User | None:
+    async def session_user(self, digest: str, idle: timedelta, now: datetime | None = None,
+                           touch: bool = True) -> User | None:
         """The user whose session has this cookie digest, or None (unknown, idle too long, expired or user
-        disabled); a session found dead is deleted, a live one has its idle clock reset."""
+        disabled); a session found dead is deleted, a live one has its idle clock reset (unless not ``touch``:
+        the server's own re-checks are not the person's use)."""
         now = now or utcnow()
         async with self.transaction() as session:
             found = (await session.execute(
@@ -95,7 +97,8 @@ class UserQueries(Database):
             if user.disabled or now >= staff_session.expires_at or now - staff_session.last_seen_at >= idle:
                 await session.delete(staff_session)
                 return None
-            staff_session.last_seen_at = now
+            if touch:
+                staff_session.last_seen_at = now
             return user
 
     async def end_staff_session(self, token: str) -> bool:

@@ -34,16 +34,20 @@ from chatbot.chat.metrics import Metrics
 from chatbot.chat.metrics import add_route as add_metrics_route
 from chatbot.chat.protocol import ChatError
 from chatbot.chat.routing import Router
-from chatbot.chat.staff import Staff
+from chatbot.chat.staff import SIGN_INS_CHANNEL, Staff
+from chatbot.chat.teamwork import Teamwork
+from chatbot.chat.two_factor import SecondFactor
 from chatbot.chat.visitors import VisitorNamespace
 from chatbot.content.passages import Passages
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard, bearer_token
 from chatbot.store import Store, schema
-from chatbot.web import auth, pages
+from chatbot.store.sessions import RedisSessions, Sessions
+from chatbot.web import auth, pages, two_factor
 from chatbot.web import safety as web_safety
 
+CONSOLES = web.AppKey("consoles", AgentNamespace)
 log = logging.getLogger(__name__)
 
 
@@ -141,8 +145,14 @@ def create_app(settings: Settings) -> web.Application:
         Router(service, desk, store, cluster.presence, emitter, settings.offer_seconds)
         if settings.routing == "auto" else None
     )
-    staff = Staff(store, settings.session_idle_minutes)
-    sio.register_namespace(AgentNamespace(desk, guard, router, staff))
+    if settings.require_2fa and not settings.totp_key:
+        raise SystemExit("CHATBOT_REQUIRE_2FA needs CHATBOT_TOTP_KEY (make one with `chatbot users totp-key`)")
+    sessions = RedisSessions(store, cluster.redis, cluster.prefix) if cluster.redis is not None else Sessions(store)
+    staff = Staff(store, settings.session_idle_minutes, SecondFactor(store, settings.totp_key), settings.require_2fa,
+                  sessions)
+    teamwork = Teamwork(service, store, cluster.presence, emitter, settings.agent_capacity)
+    consoles = AgentNamespace(desk, guard, router, staff, teamwork, cluster.channel(SIGN_INS_CHANNEL))
+    sio.register_namespace(consoles)
 
     app = web.Application()
     app[SETTINGS] = settings
@@ -152,6 +162,7 @@ def create_app(settings: Settings) -> web.Application:
     app[CLUSTER] = cluster
     app[GUARD] = guard
     app[STAFF] = staff
+    app[CONSOLES] = consoles
     if router is not None:
         app[ROUTER] = router
     app[SIO] = sio
@@ -162,6 +173,7 @@ def create_app(settings: Settings) -> web.Application:
     pages.add_routes(app)  # first: its /admin page must win over the /admin/ sub-application's prefix
     admin.add_routes(app)
     auth.add_routes(app)
+    two_factor.add_routes(app)
     web_safety.install(app, settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_background_tasks)
@@ -194,7 +206,11 @@ async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     sweeper = Sweeper(app[SERVICE], app[DESK], app[STORE], settings.idle_bot_seconds, settings.idle_seconds)
     await app[CLUSTER].start()
-    tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper")]
+    consoles = app[CONSOLES]
+    tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper"),
+             asyncio.create_task(consoles.recheck_forever(), name="console-rechecks")]
+    if consoles.channel is not None:
+        tasks.append(asyncio.create_task(consoles.channel.listen(consoles.recheck), name="sign-in-changes"))
     if ROUTER in app:
         tasks.append(asyncio.create_task(app[ROUTER].run(), name="router"))
     yield
@@ -202,4 +218,6 @@ async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if consoles.channel is not None:
+        await consoles.channel.close()
     await app[CLUSTER].close()

@@ -146,17 +146,20 @@ def canned_answers(bot: Bot) -> list[dict[str, str]]:
             for intent in bot.intents.values() if intent.action is None for lang in LANGUAGES]
 
 
-async def _representative(request: web.Request, store: web.AppKey[Store]) -> tuple[str, str]:
-    """The id and name of the representative whose token came as ``Authorization: Bearer <token>``, or without
-    that header of the staff member whose session cookie came; else 401."""
+async def _representative(request: web.Request, store: web.AppKey[Store]) -> dict[str, object]:
+    """Who the representative is whose token came as ``Authorization: Bearer <token>``, or without that header
+    the staff member whose session cookie came (with their role and whether two-step sign-in is on); else 401.
+    Token accounts have a supervisor's reach."""
     token, cookie = bearer_token(request), cookie_token(request.cookies)
+    found: dict[str, object] | None
     try:
         if token is None and cookie is not None:
             member = await request.app[STAFF].member(cookie)
-            found = (member.id, member.name) if member else None
+            found = {"id": member.id, "name": member.name, "role": member.role.value,
+                     "totp": member.totp} if member else None
         else:
             agent = await request.app[store].agent_by_token(token) if token else None
-            found = (agent.id, agent.name) if agent else None
+            found = {"id": agent.id, "name": agent.name, "role": "supervisor"} if agent else None
     except StoreUnavailable:
         raise web.HTTPServiceUnavailable(text="The database is not answering; try again.") from None
     if found is None:
@@ -168,8 +171,7 @@ async def _representative(request: web.Request, store: web.AppKey[Store]) -> tup
 def _me(store: web.AppKey[Store]) -> Handler:
     async def me(request: web.Request) -> web.Response:
         """``GET /console/me.json``: who the token or session cookie belongs to; the console checks one with it."""
-        rep_id, name = await _representative(request, store)
-        return web.json_response({"id": rep_id, "name": name}, headers={"Cache-Control": "no-store"})
+        return web.json_response(await _representative(request, store), headers={"Cache-Control": "no-store"})
     return me
 
 

@@ -2,6 +2,7 @@
 
 import { clockTime, el, newId, request } from "./common.js";
 import { REASONS, contactLine, errorText, visitorLabel } from "./console-view.js";
+import { NotesBox, transferForm } from "./console-team.js";
 
 export function Tab(desk, summary) {
   this.desk = desk;
@@ -36,7 +37,7 @@ Tab.prototype.build = function () {
   this.panel = el("section", { class: "conversation", role: "tabpanel", id: panelId, "aria-labelledby": "tab-" + this.id,
     hidden: true }, [
     el("header", {}, [el("div", { class: "title" }, [this.heading, this.stateLine, this.actions]), this.details]),
-    this.history, this.typing, this.assist, this.cannedBox(), this.composer
+    this.history, this.typing, this.assist, this.cannedBox(), (this.notes = new NotesBox(this)).node, this.composer
   ]);
   this.describe(this.summary);
 };
@@ -83,6 +84,9 @@ Tab.prototype.describe = function (summary) {
   var buttons = [];
   if (summary.state === "bot" || summary.state === "queued") buttons.push(["Take", function () { self.desk.take(self.id); }, true]);
   if (mine) buttons.push(["Release", function () { self.act("release"); }]);
+  if (summary.state === "agent" && (mine || (this.desk.me && this.desk.me.role !== "agent"))) {
+    buttons.push(["Transfer…", function () { self.actions.after(transferForm(self)); }]);
+  }
   if (summary.state !== "closed" && (mine || summary.state !== "agent")) buttons.push(["Close conversation", function () { self.act("close"); }, false, true]);
   if (!mine) buttons.push([summary.state === "closed" ? "Close tab" : "Stop watching", function () { self.desk.dismiss(self.id); }]);
   var hadFocus = this.actions.contains(document.activeElement);
@@ -103,6 +107,7 @@ Tab.prototype.holding = function () {
 Tab.prototype.load = function (conversation) {
   var self = this;
   conversation.messages.forEach(function (m) { self.add(m); });
+  this.notes.load(conversation.notes);
   this.describe(conversation);
 };
 
@@ -120,6 +125,10 @@ Tab.prototype.add = function (m) {
   if (m.sender === "visitor") { this.lastVisitorMessage = m.id; this.typing.textContent = ""; }
   this.history.scrollTop = this.history.scrollHeight;
   if (m.sender === "visitor" && !this.selected()) this.button.appendChild(el("span", { class: "dot", "aria-label": "new message" }));
+};
+
+Tab.prototype.addNote = function (n) {
+  this.notes.add(n);
 };
 
 Tab.prototype.applyState = function (s) {

@@ -6,6 +6,8 @@ import { io } from "socket.io-client";
 import { clockTime, el, request, stored } from "./common.js";
 import { Alerter, REASONS, errorText, summaryCard, tickWaits, visitorLabel } from "./console-view.js";
 import { Tab } from "./console-tab.js";
+import { TwoStep, logIn } from "./console-account.js";
+import { showHolders } from "./console-team.js";
 
 var TOKEN_KEY = "clinic-console-token";
 var REFRESH_MS = 20000;
@@ -34,10 +36,14 @@ Desk.prototype.start = function () {
     self.logIn(self.$("email").value.trim(), self.$("password").value);
   });
   this.$("sign-out").addEventListener("click", function () { self.signOut(""); });
+  this.twoStep = new TwoStep(this.$, function () { self.$("totp-start").hidden = true; if (!self.socket) self.signedIn(null, self.pendingMe); });
+  this.$("totp-start").addEventListener("click", function () { self.twoStep.open(false); });
   this.$("refresh").addEventListener("click", function () { self.refreshOthers(); });
   document.addEventListener("click", function () { self.alerter.unlock(); }, { once: true });
   setInterval(tickWaits, 1000);
-  setInterval(function () { if (self.socket && self.socket.connected) self.refreshOthers(); }, REFRESH_MS);
+  setInterval(function () {
+    if (self.socket && self.socket.connected) { self.refreshOthers(); showHolders(self); }
+  }, REFRESH_MS);
   var saved = stored("sessionStorage", TOKEN_KEY);
   if (saved) this.signIn(saved);
   else this.resume();
@@ -49,18 +55,17 @@ Desk.prototype.resume = function () {
   this.fetchJson("/console/me.json", null).then(function (me) { self.signedIn(null, me); }, function () {});
 };
 
-/** POST /auth/login; the server sets the session cookie, and the socket sends it on connecting. */
+/** POST /auth/login; the server sets the session cookie, and the socket sends it on connecting. A role that must
+ * use two-step sign-in and has not turned it on goes to the set-up first (its session can do nothing else). */
 Desk.prototype.logIn = function (email, password) {
   var self = this;
-  this.$("account-error").textContent = "";
-  fetch("/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
-    body: JSON.stringify({ email: email, password: password }) }).then(function (response) {
-    return response.json().then(function (body) {
-      if (!response.ok) throw new Error(body.error ? body.error.message : "HTTP " + response.status);
-      self.$("password").value = "";
-      self.signedIn(null, { id: body.user.id, name: body.user.name });
-    });
-  }).catch(function (error) { self.$("account-error").textContent = error.message; });
+  logIn(this.$, email, password).then(function (answer) {
+    var me = { id: answer.user.id, name: answer.user.name, role: answer.user.role, totp: answer.user.totp };
+    if (!answer.totp_setup_required) return self.signedIn(null, me);
+    self.pendingMe = Object.assign(me, { totp: true });
+    self.$("sign-in-view").hidden = true;
+    self.twoStep.open(true);
+  }, function () {});
 };
 
 // -- signing in ---------------------------------------------------------------
@@ -87,6 +92,7 @@ Desk.prototype.signedIn = function (token, me) {
   this.token = token;
   this.me = me;
   this.$("who").textContent = "Signed in as " + me.name;
+  this.$("totp-start").hidden = Boolean(token) || me.totp !== false;
   this.connect();
   this.fetchJson("/console/canned.json", token).then(function (canned) { self.canned = canned; });
 };
@@ -120,6 +126,16 @@ Desk.prototype.connect = function () {
   socket.on("typing", function (e) { if (e.sender === "visitor") self.toTab(e.conversation_id, "visitorTyping", e); });
   socket.on("suggestions", function (e) { self.toTab(e.conversation_id, "showSuggestions", e); });
   socket.on("offer", function (offer) { self.showOffer(offer); });
+  socket.on("note", function (n) { self.toTab(n.conversation_id, "addNote", n); });
+  socket.on("unwatched", function (e) {
+    var tab = self.tabs[e.conversation_id];
+    if (tab) self.warn(visitorLabel(tab.summary) + " was taken by another representative.");
+    self.dismiss(e.conversation_id);
+  });
+  socket.on("transferred", function (e) {
+    self.watch(e.conversation.id, true);  // follows it from now on (its messages, notes and state)
+    self.alerter.alert(e.by.name + " transferred " + visitorLabel(e.conversation) + " to you" + (e.note ? ": " + e.note : ""));
+  });
   socket.on("offer_withdrawn", function (e) { var node = self.$("offer-" + e.conversation_id); if (node) node.remove(); });
   this.socket = socket;
 };
@@ -153,7 +169,7 @@ Desk.prototype.signOut = function (why) {
   var self = this;
   Object.keys(this.tabs).forEach(function (id) { self.dismiss(id); });
   this.$("desk").hidden = true;
-  this.$("sign-out").hidden = true;
+  this.$("sign-out").hidden = this.$("totp-start").hidden = this.$("enrol-view").hidden = true;
   this.$("sign-in-view").hidden = false;
   this.$("who").textContent = "";
   this.status("");
@@ -177,6 +193,7 @@ Desk.prototype.warn = function (text) {
 
 Desk.prototype.showQueue = function (list) {
   var self = this, before = this.queueIds;
+  showHolders(this);
   this.queueIds = list.map(function (s) { return s.id; });
   this.$("queue").replaceChildren.apply(this.$("queue"), list.map(function (s) {
     return summaryCard(s, [["Watch", function () { self.watch(s.id, true); }], ["Take", function () { self.take(s.id); }, true]]);

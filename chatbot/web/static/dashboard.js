@@ -1,8 +1,10 @@
-/* The admin dashboard at /admin: asks for the admin token (kept in sessionStorage, sent as Authorization: Bearer),
+/* The admin dashboard at /admin: an admin's account (email, password, two-step code; the session lives in an
+ * HttpOnly cookie this script never sees) or the admin token (kept in sessionStorage, sent as Authorization: Bearer),
  * then draws GET /admin/activity for a range of days, lists the unanswered groups with their draft intents, and
  * searches and exports transcripts. */
 
 import { el, stored } from "./common.js";
+import { logIn } from "./console-account.js";
 import { chartCard, download } from "./dashboard-charts.js";
 
 var TOKEN_KEY = "clinic-admin-token";
@@ -16,6 +18,10 @@ function Board() {
 Board.prototype.start = function () {
   var self = this;
   $("sign-in").addEventListener("submit", function (e) { e.preventDefault(); self.signIn($("token").value.trim()); });
+  $("sign-in-account").addEventListener("submit", function (e) {
+    e.preventDefault();
+    logIn($, $("email").value.trim(), $("password").value).then(function () { self.signIn(null); }, function () {});
+  });
   $("sign-out").addEventListener("click", function () { self.signOut(""); });
   $("range").addEventListener("submit", function (e) { e.preventDefault(); self.load(); });
   $("search").addEventListener("submit", function (e) { e.preventDefault(); self.search(); });
@@ -26,24 +32,38 @@ Board.prototype.start = function () {
   $("from").value = new Date(Date.now() - 29 * 86400000).toISOString().slice(0, 10);
   var saved = stored("sessionStorage", TOKEN_KEY);
   if (saved) this.signIn(saved);
+  else this.resume();
+};
+
+/** An account's session from an earlier sign-in (the cookie), if it still holds: asked of /console/me.json, which
+ * counts no failed sign-in when there is none. */
+Board.prototype.resume = function () {
+  var self = this;
+  fetch("/console/me.json", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (me) {
+    if (!me) return;
+    if (me.role === "admin") self.signIn(null);
+    else $("sign-in-error").textContent = "The dashboard is for admins; your role is " + me.role + ".";
+  }, function () {});
 };
 
 /** GET an admin path with the token; resolves with the JSON (or text), rejects with {status, message}. */
 Board.prototype.get = function (path, asText) {
-  return fetch(path, { headers: { Authorization: "Bearer " + this.token }, cache: "no-store" }).then(function (r) {
+  var headers = this.token ? { Authorization: "Bearer " + this.token } : {};
+  return fetch(path, { headers: headers, cache: "no-store" }).then(function (r) {
     if (r.ok) return asText ? r.text() : r.json();
     return r.json().then(function (body) { throw { status: r.status, message: body.error.message }; },
       function () { throw { status: r.status, message: r.statusText || "HTTP " + r.status }; });
   });
 };
 
+/** With a token, or with none: then the session cookie of an admin's account is what signs the requests in. */
 Board.prototype.signIn = function (token) {
-  if (!token) return;
-  this.token = token;
+  this.token = token || null;
+  this.account = !token;
   var self = this;
   this.load().then(function (ok) {
     if (!ok) return;
-    stored("sessionStorage", TOKEN_KEY, token);
+    if (token) stored("sessionStorage", TOKEN_KEY, token);
     $("sign-in-view").hidden = true;
     $("board").hidden = false;
     $("sign-out").hidden = false;
@@ -53,6 +73,8 @@ Board.prototype.signIn = function (token) {
 };
 
 Board.prototype.signOut = function (why) {
+  if (this.account && why === "") fetch("/auth/logout", { method: "POST", cache: "no-store" });
+  this.account = false;
   stored("sessionStorage", TOKEN_KEY, null);
   this.token = null;
   $("board").hidden = true;
@@ -74,7 +96,7 @@ Board.prototype.load = function () {
     return true;
   }, function (error) {
     $("status").textContent = "";
-    if (error.status === 401) self.signOut("That token is not valid");
+    if (error.status === 401) self.signOut(self.account ? "Please sign in again" : "That token is not valid");
     else if (error.status === 403) self.signOut(error.message);
     else $("range-error").textContent = error.message;
     return false;
