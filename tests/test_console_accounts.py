@@ -95,16 +95,27 @@ async def test_a_supervisor_must_turn_on_two_step_sign_in_with_the_qr_code_then_
     await expect(console.locator("#connection")).to_have_text("Connected")
 
 
-async def test_the_dashboard_takes_an_admins_account_and_refuses_an_agents(server: Server,
-                                                                          browser: Session) -> None:  # noqa: F811
-    for email, name, role in (("ada@clinic.example", "Ada", "admin"), ("ana@clinic.example", "Ana", "agent")):
+async def test_the_dashboard_takes_an_admins_account_shows_a_supervisor_the_figures_and_refuses_an_agent(
+        server: Server, browser: Session) -> None:  # noqa: F811
+    for email, name, role in (("ada@clinic.example", "Ada", "admin"), ("ana@clinic.example", "Ana", "agent"),
+                              ("sam@clinic.example", "Sam", "supervisor")):
         await server.app[STORE].create_user(email, name, role, passwords.hash_password(PASSWORD))
     page = await browser.page(1280, 800)
     await page.goto(server.url + "/admin")
     await page.get_by_label("Email").fill("ana@clinic.example")
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in with email").click()
-    await expect(page.locator("#sign-in-error")).to_have_text("The admin API is for admins; your role is agent.")
+    await expect(page.locator("#sign-in-error")).to_have_text(re.compile(r"^The admin API is for admins .*"
+                                                                         r"your role is agent\.$"))
+    await expect(page.locator("#board")).to_be_hidden()
+
+    await page.get_by_label("Email").fill("sam@clinic.example")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in with email").click()
+    await expect(page.locator("canvas[role=img]")).to_have_count(6)
+    await expect(page.locator("#intents-card")).to_be_hidden()  # the intents and transcripts are the admins'
+    await expect(page.locator("#transcripts-card")).to_be_hidden()
+    await page.get_by_role("button", name="Sign out").click()
     await expect(page.locator("#board")).to_be_hidden()
 
     await page.get_by_label("Email").fill("ada@clinic.example")

@@ -88,13 +88,31 @@ async def test_the_admin_api_takes_an_admins_cookie_and_refuses_other_roles(serv
         await add_user(server, email, role)
     status, body = await admin_get(server, "/admin/stats", await signed_in(server, "ada@clinic.example"))
     assert status == 200 and "conversations" in str(body)
-    for email, role in (("ana@clinic.example", "agent"), ("sam@clinic.example", "supervisor")):
-        status, body = await admin_get(server, "/admin/stats", await signed_in(server, email))
-        assert status == 403 and body["error"]["code"] == "forbidden" and role in body["error"]["message"]
+    status, body = await admin_get(server, "/admin/stats", await signed_in(server, "ana@clinic.example"))
+    assert status == 403 and body["error"]["code"] == "forbidden" and "agent" in body["error"]["message"]
+    status, body = await admin_get(server, "/admin/intents", await signed_in(server, "sam@clinic.example"))
+    assert status == 403 and body["error"]["code"] == "forbidden" and "supervisor" in body["error"]["message"]
     status, body = await admin_get(server, "/admin/stats", "forged-" + "x" * 40)
     assert status == 401 and body["error"]["code"] == "unauthorized"
     status, _ = await server.get("/admin/stats", headers={"Authorization": "Bearer test-admin-token"})
     assert status == 200, "the admin token keeps working"
+
+
+async def test_a_supervisor_reads_the_reports_and_nothing_else_of_the_admin_api(server: Server, visitors) -> None:
+    await (await visitors(server.url)).ask("I want to talk to a person")
+    await add_user(server, "sam@clinic.example", "supervisor")
+    cookie = await signed_in(server, "sam@clinic.example")
+    for path in ("/admin/activity", "/admin/stats?since=1d", "/admin/unanswered"):
+        status, body = await admin_get(server, path, cookie)
+        assert status == 200, (path, body)
+    assert (await admin_get(server, "/admin/activity", cookie))[1]["conversations"] == 1
+    for path in ("/admin/intents", "/admin/conversations", "/admin/audit", "/admin/intents/try?text=hi"):
+        status, body = await admin_get(server, path, cookie)
+        assert status == 403 and "supervisors may read the reports" in body["error"]["message"], path
+    async with aiohttp.ClientSession() as http, http.post(
+        server.url + "/admin/intents/reload", headers={"Cookie": f"{COOKIE}={cookie}", "Origin": server.url}
+    ) as response:
+        assert response.status == 403
 
 
 async def test_a_role_change_ends_the_open_consoles_sign_in(server: Server) -> None:

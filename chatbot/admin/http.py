@@ -94,9 +94,17 @@ def _token_matches(request: web.Request, token: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
+REPORTS = frozenset({"/admin/activity", "/admin/stats", "/admin/unanswered"})
+"""What a supervisor's session may read of the admin API: the figures, not the intents, transcripts or audit."""
+
+
+def _is_report(request: web.Request) -> bool:
+    return request.method in ("GET", "HEAD") and request.path in REPORTS
+
+
 async def _session_refusal(request: web.Request, cookie: str) -> web.Response | None:
-    """An admin's session cookie is let in; another role's gets 403 ``forbidden``, an ended or forged one 401
-    (counted as a failed sign-in)."""
+    """An admin's session cookie is let in, and a supervisor's to the ``REPORTS``; another role's gets 403
+    ``forbidden``, an ended or forged one 401 (counted as a failed sign-in)."""
     guard = request.config_dict[GUARD]
     address = guard.request_address(request)
     if not guard.may_sign_in(address):
@@ -107,8 +115,10 @@ async def _session_refusal(request: web.Request, cookie: str) -> web.Response | 
     if member is None:
         await guard.sign_in_failed(address)
         return error_response(401, "Your session has ended or is not valid; sign in again at POST /auth/login.")
-    if member.role != Role.ADMIN:
-        return error_response(403, f"The admin API is for admins; your role is {member.role}.", code="forbidden")
+    if member.role != Role.ADMIN and not (member.role == Role.SUPERVISOR and _is_report(request)):
+        reports_too = " (supervisors may read the reports: GET " + ", ".join(sorted(REPORTS)) + ")"
+        return error_response(403, f"The admin API is for admins{reports_too}; your role is {member.role}.",
+                              code="forbidden")
     request[ACTOR] = member.email
     return None
 

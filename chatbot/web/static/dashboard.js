@@ -13,6 +13,7 @@ var $ = function (id) { return document.getElementById(id); };
 function Board() {
   this.token = null;
   this.cards = [];
+  this.loggedOut = Promise.resolve(); // a sign-in waits for the last sign-out, whose answer clears the cookie
 }
 
 Board.prototype.start = function () {
@@ -20,7 +21,10 @@ Board.prototype.start = function () {
   $("sign-in").addEventListener("submit", function (e) { e.preventDefault(); self.signIn($("token").value.trim()); });
   $("sign-in-account").addEventListener("submit", function (e) {
     e.preventDefault();
-    logIn($, $("email").value.trim(), $("password").value).then(function () { self.signIn(null); }, function () {});
+    var email = $("email").value.trim(), password = $("password").value;
+    self.loggedOut.then(function () { return logIn($, email, password); }).then(function (answer) {
+      self.signIn(null, answer.user.role);
+    }, function () {});
   });
   $("sign-out").addEventListener("click", function () { self.signOut(""); });
   $("range").addEventListener("submit", function (e) { e.preventDefault(); self.load(); });
@@ -41,8 +45,8 @@ Board.prototype.resume = function () {
   var self = this;
   fetch("/console/me.json", { cache: "no-store" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (me) {
     if (!me) return;
-    if (me.role === "admin") self.signIn(null);
-    else $("sign-in-error").textContent = "The dashboard is for admins; your role is " + me.role + ".";
+    if (me.role === "admin" || me.role === "supervisor") self.signIn(null, me.role);
+    else $("sign-in-error").textContent = "The dashboard is for admins and supervisors; your role is " + me.role + ".";
   }, function () {});
 };
 
@@ -56,10 +60,12 @@ Board.prototype.get = function (path, asText) {
   });
 };
 
-/** With a token, or with none: then the session cookie of an admin's account is what signs the requests in. */
-Board.prototype.signIn = function (token) {
+/** With a token, or with none: then the session cookie of an account is what signs the requests in. A supervisor
+ * sees the figures only: the server keeps the intents and the transcripts to admins. */
+Board.prototype.signIn = function (token, role) {
   this.token = token || null;
   this.account = !token;
+  this.role = token ? "admin" : role;
   var self = this;
   this.load().then(function (ok) {
     if (!ok) return;
@@ -68,13 +74,18 @@ Board.prototype.signIn = function (token) {
     $("board").hidden = false;
     $("sign-out").hidden = false;
     $("from").focus();
-    self.intents();
+    var admin = self.role === "admin";
+    $("intents-card").hidden = $("transcripts-card").hidden = !admin;
+    if (admin) self.intents();
   });
 };
 
 Board.prototype.signOut = function (why) {
-  if (this.account && why === "") fetch("/auth/logout", { method: "POST", cache: "no-store" });
+  if (this.account && why === "") {
+    this.loggedOut = fetch("/auth/logout", { method: "POST", cache: "no-store" }).then(function () {}, function () {});
+  }
   this.account = false;
+  this.forget();
   stored("sessionStorage", TOKEN_KEY, null);
   this.token = null;
   $("board").hidden = true;
@@ -83,6 +94,19 @@ Board.prototype.signOut = function (why) {
   $("sign-in-error").textContent = why;
   $("token").value = "";
   $("token").focus();
+};
+
+/** Take the last account's figures off the page, so that the next one to sign in never sees them. */
+Board.prototype.forget = function () {
+  this.cards.forEach(function (card) { card.destroy(); });
+  this.cards = [];
+  if (this.tradeOffCard) this.tradeOffCard.destroy();
+  this.tradeOffCard = null;
+  this.tradeOffAsked = false;
+  ["charts", "summary", "unanswered", "unanswered-summary", "trade-off", "trade-off-status", "try-result",
+    "search-summary"].forEach(function (id) { $(id).replaceChildren(); });
+  $("results").querySelector("tbody").replaceChildren();
+  $("results").hidden = true;
 };
 
 /** Fetch and draw the figures for the chosen days; resolves true when they were drawn. */
