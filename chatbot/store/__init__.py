@@ -22,13 +22,16 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.history import HistoryQueries
+from chatbot.store.outbox import OutboxQueries
 from chatbot.store.reads import ReadQueries
 from chatbot.store.service_levels import ServiceLevelQueries
 from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, UserQueries, AuditQueries, ServiceLevelQueries, ReadQueries):
-    """Conversations, messages, state changes, representatives, staff accounts and the audit trail in one database."""
+class Store(HistoryQueries, AccountQueries, UserQueries, AuditQueries, ServiceLevelQueries, ReadQueries,
+            OutboxQueries):
+    """Conversations, messages, state changes, representatives, staff accounts, the audit trail and the outbox of
+    events in one database."""
 
 
 __all__ = [

@@ -37,6 +37,7 @@ from chatbot.chat.routing import Router
 from chatbot.chat.staff import Staff
 from chatbot.chat.visitors import VisitorNamespace
 from chatbot.content.passages import Passages
+from chatbot.integrations import delivery
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard, bearer_token
@@ -117,8 +118,9 @@ async def visitor_transcript(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the whole server: intents and matcher, store, Socket.IO namespaces, HTTP routes."""
+    delivery.check(settings)
     bot = Bot(load_intents(settings.intents_dir), settings.threshold, encoder_for(settings.sentence_encoder))
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, delivery.destinations(settings))
     cluster = build_cluster(settings)
     sio = _socketio_server(settings, cluster.manager)
     metrics = Metrics(sio, store, cluster.presence)
@@ -194,7 +196,8 @@ async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     sweeper = Sweeper(app[SERVICE], app[DESK], app[STORE], settings.idle_bot_seconds, settings.idle_seconds)
     await app[CLUSTER].start()
-    tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper")]
+    tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper"),
+             asyncio.create_task(delivery.Deliverer(app[STORE], settings).run(), name="outbox-delivery")]
     if ROUTER in app:
         tasks.append(asyncio.create_task(app[ROUTER].run(), name="router"))
     yield
