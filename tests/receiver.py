@@ -47,6 +47,7 @@ class Receiver:
         self.secret = secret.encode()
         self.port = free_port()
         self.received: list[Received] = []
+        self.delay = 0.0  # seconds /ok takes to answer
         self.arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -92,6 +93,7 @@ class Receiver:
 
     async def _ok(self, request: web.Request) -> web.Response:
         await self._record(request)
+        await asyncio.sleep(self.delay)
         return web.Response(text="thanks")
 
     async def _fail(self, request: web.Request) -> web.Response:

@@ -1,9 +1,9 @@
 """The delivery worker: every server process claims due outbox rows, sends them, and records each attempt.
 
-Each process polls the outbox every ``POLL_SECONDS`` and claims up to ``BATCH`` due rows under a lease
-(``store/outbox.py``: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so one process at a time has a row), then sends
-them side by side. Nothing here runs on the chat's path: the chat only writes rows, and a slow, hanging or
-hostile receiver costs a background task its timeout.
+Each process polls the outbox every ``POLL_SECONDS`` and claims due rows under a lease (``store/outbox.py``:
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so one process at a time has a row), and sends up to ``BATCH`` side by
+side, claiming more as each one is done. Nothing here runs on the chat's path: the chat only writes rows, and a
+slow, hanging or hostile receiver costs a background task its timeout.
 
 A failed attempt is tried again after ``CHATBOT_WEBHOOK_RETRY_FIRST_SECONDS`` (at most 30 s), then after twice
 as long each time, up to ``MAX_DELAY``, each delay drawn between half and all of that (jitter, so that many rows
@@ -97,19 +97,31 @@ class Deliverer:
                                  self.timeout)
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled: up to ``BATCH`` rows in flight, a new one claimed as soon as one is done (a
+        hanging receiver holds its own rows, never the others')."""
+        flying: set[asyncio.Task[None]] = set()
         try:
             while True:
-                try:
-                    rows = await self.store.claim_due(BATCH, self.lease)
-                except StoreUnavailable:
-                    rows = []
-                if rows:
-                    await asyncio.gather(*(self.deliver(row) for row in rows))
-                else:
+                free = BATCH - len(flying)
+                rows = await self._claim(free) if free else []
+                for row in rows:
+                    task = asyncio.create_task(self.deliver(row))
+                    flying.add(task)
+                    task.add_done_callback(flying.discard)
+                if not rows and flying:
+                    await asyncio.wait(flying, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                elif not rows:
                     await asyncio.sleep(POLL_SECONDS)
         finally:
+            for task in flying:
+                task.cancel()  # their leases run out and the rows are claimed again
             await self.sender.close()
+
+    async def _claim(self, limit: int) -> list[OutboxEvent]:
+        try:
+            return await self.store.claim_due(limit, self.lease)
+        except StoreUnavailable:
+            return []
 
     async def deliver(self, row: OutboxEvent) -> None:
         """One attempt at one row, and its result recorded (unless the lease ran out and another process has it)."""

@@ -142,7 +142,7 @@ class OutboxQueries(Database):
         """How many rows are pending, delivered and dead."""
         async with self.transaction() as session:
             rows = await session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
-            return {PENDING: 0, DELIVERED: 0, DEAD: 0, **{status: count for status, count in rows.tuples()}}
+            return {PENDING: 0, DELIVERED: 0, DEAD: 0, **{str(row[0]): int(row[1]) for row in rows}}
 
     async def retry_dead(self, ids: list[int] | None = None) -> int:
         """Dead-lettered rows (these ``ids``, or all) tried again now, with a new 24 h window."""
