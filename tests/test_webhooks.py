@@ -17,7 +17,9 @@ from chatbot.integrations import delivery
 from chatbot.integrations.delivery import IntegrationError, next_attempt
 from chatbot.integrations.webhooks import signature
 from chatbot.shared.addresses import refusal, webhook_urls
+from chatbot.store import Store
 from chatbot.store.models import OutboxEvent
+from chatbot.store.outbox import Destinations
 from chatbot.web.app import STORE
 from tests.conftest import Server
 from tests.receiver import Receiver, verify
@@ -215,3 +217,24 @@ def test_urls_are_comma_separated() -> None:
     assert webhook_urls(" https://a.example/x , https://b.example/y ") == ("https://a.example/x",
                                                                            "https://b.example/y")
     assert json.dumps(webhook_urls("")) == "[]"
+
+
+async def test_two_processes_claiming_on_postgresql_never_share_a_row(pg_url: str) -> None:
+    """Two stores (two connection pools, as two processes have) claim at once: FOR UPDATE SKIP LOCKED and the
+    lease give each row to exactly one of them."""
+    writer = Store(pg_url, Destinations(webhooks=("https://hooks.clinic.example/x",)))
+    claimers = [Store(pg_url), Store(pg_url)]
+    try:
+        for _ in range(10):
+            await asyncio.gather(*(writer.create_conversation("en", None, None) for _ in range(20)))
+        taken: list[list[int]] = [[], []]
+        for _ in range(10):
+            rounds = await asyncio.gather(*(c.claim_due(15, timedelta(seconds=60)) for c in claimers))
+            for mine, rows in zip(taken, rounds, strict=True):
+                mine.extend(row.id for row in rows)
+        assert not set(taken[0]) & set(taken[1])
+        assert len(taken[0]) + len(taken[1]) == 200 and taken[0] and taken[1]
+        assert await claimers[0].claim_due(15, timedelta(seconds=60)) == [], "every row is leased"
+    finally:
+        for store in (writer, *claimers):
+            await store.close()

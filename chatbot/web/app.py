@@ -196,8 +196,9 @@ async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     sweeper = Sweeper(app[SERVICE], app[DESK], app[STORE], settings.idle_bot_seconds, settings.idle_seconds)
     await app[CLUSTER].start()
-    tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper"),
-             asyncio.create_task(delivery.Deliverer(app[STORE], settings).run(), name="outbox-delivery")]
+    tasks = [asyncio.create_task(sweeper.run(), name="idle-sweeper")]
+    if delivery.destinations(settings).targets(email=True):  # with nowhere to send, nothing is written to send
+        tasks.append(asyncio.create_task(delivery.Deliverer(app[STORE], settings).run(), name="outbox-delivery"))
     if ROUTER in app:
         tasks.append(asyncio.create_task(app[ROUTER].run(), name="router"))
     yield
