@@ -22,6 +22,7 @@ from chatbot.shared import smtp
 from chatbot.shared.config import Settings
 from chatbot.web.app import STORE
 from tests.pgcluster import free_port
+from tests.receiver import Receiver
 
 USER, PASSWORD = "clinic", "s3cret-pass"
 TO = "desk@clinic.example"
@@ -167,3 +168,23 @@ def test_a_bad_smtp_url_stops_the_start_without_showing_it(url: str) -> None:
     message = str(stopped.value)
     assert message.startswith("CHATBOT_SMTP_URL=(not shown): expected smtp://")
     assert "hunter2" not in message and "mail.example" not in message
+
+
+async def test_one_event_goes_out_as_a_signed_webhook_and_an_email(make_server, visitors, mailbox) -> None:
+    """The same outbox event, to both destinations: the email carries the webhook's event id."""
+    box, port = mailbox
+    receiver = await Receiver("hook-secret").start()
+    try:
+        server = await make_server(**email_settings(port, webhook_url=(receiver.url("/ok"),),
+                                                    webhook_secret="hook-secret", webhook_allow_private=True))
+        visitor = await visitors(server.url)
+        assert (await visitor.call("contact", {"name": "Ana Ruiz", "email": "ana@example.com"}))["ok"]
+        [message] = await box.wait(1)
+        hooks = await receiver.wait_for(2)
+        left = [r for r in hooks if r.event["type"] == "contact.left"]
+        assert len(left) == 1 and left[0].signed
+        assert message["X-Chatbot-Delivery"] == left[0].headers["X-Chatbot-Delivery"] == left[0].event["id"]
+        assert left[0].event["data"]["contact"]["email"] == "ana@example.com" and "Email: ana@example.com" in \
+            body_of(message)
+    finally:
+        await receiver.stop()
