@@ -119,11 +119,14 @@ class OutboxQueries(Database):
     async def hurry(self, target: str) -> int:
         """Every row waiting to retry ``target`` due now: it has just answered again after failing."""
         now = utcnow()
+        waiting = (  # rows another transaction holds are skipped, so two processes hurrying at once never deadlock
+            select(OutboxEvent.id)
+            .where(OutboxEvent.target == target, OutboxEvent.status == PENDING, OutboxEvent.next_attempt_at > now)
+            .with_for_update(skip_locked=True)
+        )
         async with self.transaction() as session:
             result = await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.target == target, OutboxEvent.status == PENDING, OutboxEvent.next_attempt_at > now)
-                .values(next_attempt_at=now)
+                update(OutboxEvent).where(OutboxEvent.id.in_(waiting)).values(next_attempt_at=now)
             )
         return rows_changed(result)
 
