@@ -112,6 +112,7 @@ def test_readme_lists_every_setting() -> None:
     ({"CHATBOT_NOTIFY_EMAIL": "desk at clinic"}, "CHATBOT_NOTIFY_EMAIL='desk at clinic': 'desk at clinic': "
                                                  "expected NAME@DOMAIN, comma-separated for several"),
     ({"CHATBOT_WEBHOOK_RETRY_FIRST_SECONDS": "60"}, "expected a number above 0 to 30"),
+    ({"CHATBOT_PUBLIC_URL": "chat.clinic.example"}, "CHATBOT_PUBLIC_URL='chat.clinic.example': expected http(s)://"),
 ])
 def test_bad_webhook_or_email_settings_stop_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str], env: dict[str, str],

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from chatbot.shared import smtp
 from chatbot.shared.addresses import webhook_urls
@@ -84,6 +85,13 @@ def _emails(value: str) -> tuple[str, ...]:
     return addresses
 
 
+def _public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected http(s)://HOST[:PORT][/PATH], the address staff open the console at")
+    return value
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("host", str, "address to listen on"),
     Option("port", whole_number(0, 65535), "TCP port to listen on"),
@@ -142,7 +150,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("email_include_text", _boolean,
            "put the conversation's messages in notification emails (health data: by default they hold only a "
            "link to the console)"),
-    Option("public_url", str, "the server's address as staff reach it, for the console links in emails "
+    Option("public_url", _public_url, "the server's address as staff reach it, for the console links in emails "
            "(default http://HOST:PORT)"),
 )
 
