@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 BATCH = 50
 MAX_DELAY = timedelta(hours=1)
+STOP_GRACE_SECONDS = 2.0
 
 
 NO_EMAIL = "email is no longer configured"
@@ -113,7 +114,9 @@ class Deliverer:
                 elif not rows:
                     await asyncio.sleep(POLL_SECONDS)
         finally:
-            for task in flying:
+            if flying:  # stopping: sends under way get a moment to finish and record their result
+                await asyncio.wait(set(flying), timeout=STOP_GRACE_SECONDS)
+            for task in list(flying):
                 task.cancel()  # their leases run out and the rows are claimed again
             await self.sender.close()
 
