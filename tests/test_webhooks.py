@@ -17,7 +17,7 @@ from chatbot.integrations import delivery
 from chatbot.integrations.delivery import IntegrationError, next_attempt
 from chatbot.integrations.webhooks import signature
 from chatbot.shared.addresses import refusal, webhook_urls
-from chatbot.store import Store
+from chatbot.store import Store, schema
 from chatbot.store.models import OutboxEvent
 from chatbot.store.outbox import Destinations
 from chatbot.web.app import STORE
@@ -238,3 +238,22 @@ async def test_two_processes_claiming_on_postgresql_never_share_a_row(pg_url: st
     finally:
         for store in (writer, *claimers):
             await store.close()
+
+
+async def test_a_lease_that_ran_out_is_claimed_again_and_the_late_result_is_ignored(tmp_path) -> None:
+    """On SQLite (the lease column alone decides): a process that died holding a row leaves it to the next claim,
+    and its result, should it come late, changes nothing."""
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'lease.db'}", Destinations(webhooks=("https://h.example/x",)))
+    try:
+        await schema.upgrade(store.engine)
+        await store.create_conversation("en", None, None)
+        [dead] = await store.claim_due(10, timedelta(seconds=-1))  # a lease already run out, as after a SIGKILL
+        [again] = await store.claim_due(10, timedelta(seconds=60))
+        assert again.id == dead.id and again.claim != dead.claim
+        assert await store.claim_due(10, timedelta(seconds=60)) == [], "leased: nobody else takes it"
+        assert not await store.delivered(dead), "the old claim's result is ignored"
+        assert await store.failed(again, "HTTP 500", datetime.now(UTC) + timedelta(hours=1))
+        [row] = await store.outbox_rows()
+        assert (row.status, row.attempts, row.last_error) == ("pending", 1, "HTTP 500")
+    finally:
+        await store.close()
