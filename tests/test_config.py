@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.cli.main import build_parser
+from chatbot.cli.main import build_parser, main
 from chatbot.shared import config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +94,37 @@ def test_readme_lists_every_setting() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [o.env for o in config.OPTIONS if f"`{o.env}`" not in readme]
     assert not missing, f"README.md does not document {missing}"
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"CHATBOT_WEBHOOK_URL": "ftp://hooks.example/x"},
+     "CHATBOT_WEBHOOK_URL='ftp://hooks.example/x': 'ftp://hooks.example/x': expected http(s)://HOST[:PORT]/PATH"),
+    ({"CHATBOT_WEBHOOK_URL": "http://169.254.169.254/latest/meta-data"},
+     "169.254.169.254 is a cloud metadata address, which webhooks may never reach"),
+    ({"CHATBOT_WEBHOOK_URL": "https://hooks.example/x"},
+     "cannot start: CHATBOT_WEBHOOK_URL is set: expected CHATBOT_WEBHOOK_SECRET too (requests are signed)"),
+    ({"CHATBOT_WEBHOOK_URL": "http://10.0.0.7/x", "CHATBOT_WEBHOOK_SECRET": "s"},
+     "cannot start: CHATBOT_WEBHOOK_URL 'http://10.0.0.7/x': its host is a loopback or private address"),
+    ({"CHATBOT_SMTP_URL": "smtp://mail.example"},
+     "cannot start: expected both CHATBOT_SMTP_URL and CHATBOT_NOTIFY_EMAIL (or neither)"),
+    ({"CHATBOT_SMTP_URL": "mail.example:25", "CHATBOT_NOTIFY_EMAIL": "desk@clinic.example"},
+     "CHATBOT_SMTP_URL=(not shown): expected smtp://[USER:PASSWORD@]HOST[:PORT] (STARTTLS) or smtps://"),
+    ({"CHATBOT_NOTIFY_EMAIL": "desk at clinic"}, "CHATBOT_NOTIFY_EMAIL='desk at clinic': 'desk at clinic': "
+                                                 "expected NAME@DOMAIN, comma-separated for several"),
+    ({"CHATBOT_WEBHOOK_RETRY_FIRST_SECONDS": "60"}, "expected a number above 0 to 30"),
+    ({"CHATBOT_PUBLIC_URL": "chat.clinic.example"}, "CHATBOT_PUBLIC_URL='chat.clinic.example': expected http(s)://"),
+])
+def test_bad_webhook_or_email_settings_stop_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str], env: dict[str, str],
+                                                     expected: str) -> None:
+    """``chatbot serve`` as an operator starts it: it stops before building anything and says what was expected."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        code = main(["serve", "--port", "0", "--database-url", f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"])
+        said = capsys.readouterr().err
+    except SystemExit as stopped:
+        code, said = 2, str(stopped)
+    assert code == 2
+    assert expected in said, said
+    assert not (tmp_path / "chat.db").exists()

@@ -79,7 +79,7 @@ def test_sql_lives_in_the_store(module: str) -> None:
     assert not _uses(module, "sqlalchemy")
 
 
-LAYERS = ("cli", "web", "admin", "quality", "chat", "content", "bot", "store", "shared")
+LAYERS = ("cli", "web", "admin", "quality", "chat", "content", "bot", "integrations", "store", "shared")
 """Top to bottom: a package imports only packages below it (``shared`` is what every layer may use)."""
 
 

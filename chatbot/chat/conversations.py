@@ -189,7 +189,8 @@ class ConversationService:
         """
         if not await self.limiter.allow(conversation_id):
             raise ChatError("rate_limited")
-        if not await self.store.save_contact(conversation_id, name, email, phone):
+        nobody = await self.presence.online() == 0 or not self.hours.is_open(self.clock())
+        if not await self.store.save_contact(conversation_id, name, email, phone, notify=nobody):
             raise ChatError("closed")
         conversation = await self.store.conversation(conversation_id)
         assert conversation is not None
@@ -248,14 +249,18 @@ class ConversationService:
         if not self.hours.is_open(self.clock()):
             await self._after_hours(conversation_id, reason, said, lang)
             return
-        appended = await self.store.append(conversation_id, list(said), change(Reason(reason)), lang=lang)
+        online = await self.presence.online()
+        # An urgent handoff with nobody online is emailed to the clinic too, in the handoff's transaction.
+        transition = change(Reason(reason), event_data={"agents_online": online},
+                            notify=reason == Reason.URGENT and online == 0)
+        appended = await self.store.append(conversation_id, list(said), transition, lang=lang)
         if appended is None:
             return
         self.metrics.handoff(reason)
         await self.publish(appended)
         conversation = appended.conversation
         position = await self.store.queue_position(conversation)
-        text = notices.queued(conversation.lang, position, await self.presence.online())
+        text = notices.queued(conversation.lang, position, online)
         await self.say(conversation_id, text)
         await self.queue_moved(places_changed=False)
         log.info("conversation %s handed off (%s)", conversation_id, reason)

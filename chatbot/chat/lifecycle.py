@@ -23,7 +23,7 @@ from typing import Any
 from chatbot.store import Transition
 from chatbot.store.models import Reason, State
 
-__all__ = ["CLOSE_REASONS", "HANDOFF_REASONS", "OPEN", "TRANSITIONS", "Reason", "State", "change"]
+__all__ = ["CLOSE_REASONS", "EVENTS", "HANDOFF_REASONS", "OPEN", "TRANSITIONS", "Reason", "State", "change"]
 
 
 OPEN = frozenset({State.BOT, State.QUEUED, State.AGENT})
@@ -47,16 +47,27 @@ TRANSITIONS: dict[Reason, tuple[frozenset[State], State]] = {
 }
 """reason -> (the states a conversation may leave for it, the state it enters)."""
 
+EVENTS: dict[Reason, str] = {
+    **{reason: "conversation.handed_off" for reason in HANDOFF_REASONS},
+    Reason.TAKEOVER: "conversation.assigned",
+    Reason.ASSIGNED: "conversation.assigned",
+    Reason.TRANSFERRED: "conversation.assigned",
+    **{reason: "conversation.closed" for reason in CLOSE_REASONS},
+}
+"""reason -> the webhook event its change records in the same transaction (docs/integrations.md); a release or a
+hand-back records none."""
+
 
 def change(reason: Reason, expect: Iterable[State] | None = None, **conditions: Any) -> Transition:
     """The state change for ``reason``, from the table's states or from the narrower ``expect``.
 
     ``conditions`` are the store's extra requirements and what to record
-    (``expect_agent``, ``expect_offer_to``, ``agent_id``, ``agent_name``).
+    (``expect_agent``, ``expect_offer_to``, ``agent_id``, ``agent_name``, ``event_data``, ``notify``).
     Raises ValueError for a change the table does not allow: a bug, never a visitor's doing.
     """
     allowed, to_state = TRANSITIONS[reason]
     states = allowed if expect is None else frozenset(expect)
     if not states or not states <= allowed:
         raise ValueError(f"{reason} cannot move a conversation out of {sorted(states - allowed) or 'no state'}")
-    return Transition(to_state=to_state, reason=reason, expect=tuple(sorted(states)), **conditions)
+    return Transition(to_state=to_state, reason=reason, expect=tuple(sorted(states)), event=EVENTS.get(reason),
+                      **conditions)

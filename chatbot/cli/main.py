@@ -17,9 +17,10 @@ from chatbot.admin import commands as admin_cli
 from chatbot.admin import content as content_cli
 from chatbot.bot.intents import IntentError
 from chatbot.chat.hours import HoursError
-from chatbot.cli import audit, collector, users
+from chatbot.cli import audit, collector, users, webhooks
 from chatbot.cli import representatives as accounts
 from chatbot.cli.supervisor import Supervisor
+from chatbot.integrations import delivery as integrations
 from chatbot.quality import evaluation
 from chatbot.shared import config
 from chatbot.store import schema
@@ -41,6 +42,11 @@ def _event_loop(choice: str) -> asyncio.AbstractEventLoop:
 def _serve(args: argparse.Namespace) -> int:
     settings = config.load(args)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        integrations.check(settings)
+    except integrations.IntegrationError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     if settings.workers > 1:
         if not settings.redis_url:
             print(
@@ -58,6 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
     except HoursError as exc:
         print(f"cannot start: the business hours file has problems:\n{exc}", file=sys.stderr)
         return 1
+
     try:
         loop = _event_loop(settings.event_loop)
     except ImportError:
@@ -92,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.register(commands)
     users.register(commands)
     audit.register(commands)
+    webhooks.register(commands)
     schema.register(commands)
     admin_cli.register(commands)
     content_cli.register(commands)

@@ -15,7 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from chatbot.shared import smtp
+from chatbot.shared.addresses import webhook_urls
 from chatbot.shared.totp import parse_key
 from chatbot.shared.values import flag, number, whole_number
 
@@ -28,6 +31,7 @@ class Option:
     parse: Callable[[str], Any]
     help: str
     alias: str | None = None
+    secret: bool = False  # its value is never echoed in an error (it may hold a password)
 
     @property
     def default(self) -> Any:
@@ -84,6 +88,22 @@ def _origins(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _emails(value: str) -> tuple[str, ...]:
+    addresses = _origins(value)
+    for address in addresses:
+        local, at, domain = address.rpartition("@")
+        if not at or not local or "." not in domain or any(c.isspace() or c in "<>,;\"" for c in address):
+            raise ValueError(f"{address!r}: expected NAME@DOMAIN, comma-separated for several")
+    return addresses
+
+
+def _public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected http(s)://HOST[:PORT][/PATH], the address staff open the console at")
+    return value
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("host", str, "address to listen on"),
     Option("port", whole_number(0, 65535), "TCP port to listen on"),
@@ -128,6 +148,27 @@ OPTIONS: tuple[Option, ...] = (
            "close a conversation in state bot after this long without a message"),
     Option("idle_seconds", number(0, above=True),
            "close a queued or agent conversation after this long without a message"),
+    Option("webhook_url", webhook_urls, "comma-separated http(s) URLs every event is POSTed to, signed "
+           "(docs/integrations.md); needs CHATBOT_WEBHOOK_SECRET"),
+    Option("webhook_secret", str, "the key of the webhooks' HMAC-SHA256 signature (X-Chatbot-Signature)"),
+    Option("webhook_allow_private", _boolean,
+           "let webhooks reach loopback and private addresses (tests, intranets); link-local and cloud metadata "
+           "addresses are always refused"),
+    Option("webhook_retry_first_seconds", number(0, 30, above=True),
+           "delay before the first retry of a failed delivery; later ones back off exponentially, with jitter, "
+           "for up to 24 h"),
+    Option("delivery_timeout_seconds", number(0, 120, above=True),
+           "the most one webhook request or one email may take before it counts as failed"),
+    Option("smtp_url", smtp.check, "the clinic's mail server: smtp://[USER:PASSWORD@]HOST[:PORT] (STARTTLS) or "
+           "smtps://… (TLS); with CHATBOT_NOTIFY_EMAIL, emails contact details left and urgent handoffs when "
+           "nobody is online", secret=True),
+    Option("notify_email", _emails, "comma-separated addresses the clinic's notifications are emailed to"),
+    Option("email_from", str, "the From address of notification emails (default: the first CHATBOT_NOTIFY_EMAIL)"),
+    Option("email_include_text", _boolean,
+           "put the conversation's messages in notification emails (health data: by default they hold only a "
+           "link to the console)"),
+    Option("public_url", _public_url, "the server's address as staff reach it, for the console links in emails "
+           "(default http://HOST:PORT)"),
 )
 
 
@@ -166,6 +207,16 @@ class Settings:
     agent_grace_seconds: float = 60.0
     idle_bot_seconds: float = 1800.0
     idle_seconds: float = 7200.0
+    webhook_url: tuple[str, ...] = ()
+    webhook_secret: str = field(default="", repr=False)
+    webhook_allow_private: bool = False
+    webhook_retry_first_seconds: float = 10.0
+    delivery_timeout_seconds: float = 10.0
+    smtp_url: str = field(default="", repr=False)
+    notify_email: tuple[str, ...] = ()
+    email_from: str = ""
+    email_include_text: bool = False
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -191,7 +242,8 @@ def _parse(option: Option, raw: str) -> Any:
     try:
         return option.parse(raw)
     except ValueError as exc:
-        raise SystemExit(f"{option.env}={raw!r}: {exc}") from None
+        shown = "(not shown)" if option.secret else repr(raw)
+        raise SystemExit(f"{option.env}={shown}: {exc}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -210,7 +262,7 @@ def _add(parser: argparse.ArgumentParser, option: Option) -> None:
     parser.add_argument(
         *flags,
         dest=option.name,
-        type=flag(option.parse),
+        type=flag(option.parse, show=not option.secret),
         default=None,
         help=f"{option.help} [{option.env}, default {option.default!r}]",
     )

@@ -51,14 +51,14 @@ def number(low: float, high: float | None = None, above: bool = False) -> Callab
     return parse
 
 
-def flag(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+def flag(parse: Callable[[str], Any], show: bool = True) -> Callable[[str], Any]:
     """``parse`` as an argparse ``type``: "argument --limit: '-3': expected a whole number from 1", not
-    argparse's "invalid parse value"."""
+    argparse's "invalid parse value"; the value is left out when it is a secret (``show=False``)."""
 
     def parse_flag(raw: str) -> Any:
         try:
             return parse(raw)
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{raw!r}: {exc}") from None
+            raise argparse.ArgumentTypeError(f"{raw!r}: {exc}" if show else str(exc)) from None
 
     return parse_flag

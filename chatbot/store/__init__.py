@@ -23,6 +23,7 @@ from chatbot.store.base import (
 )
 from chatbot.store.history import HistoryQueries
 from chatbot.store.notes import NoteQueries
+from chatbot.store.outbox import OutboxQueries
 from chatbot.store.rollups import RollupQueries
 from chatbot.store.service_levels import ServiceLevelQueries
 from chatbot.store.two_factor import TwoFactorQueries
@@ -30,8 +31,9 @@ from chatbot.store.users import UserQueries
 
 
 class Store(HistoryQueries, AccountQueries, UserQueries, TwoFactorQueries, NoteQueries, AuditQueries,
-            ServiceLevelQueries, RollupQueries):
-    """Conversations, messages, state changes, representatives, staff accounts and the audit trail in one database."""
+            ServiceLevelQueries, RollupQueries, OutboxQueries):
+    """Conversations, messages, state changes, representatives, staff accounts, the audit trail and the outbox of
+    events in one database."""
 
 
 __all__ = [

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, event, func, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -30,6 +30,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from chatbot.store.models import Conversation, Message
+
+if TYPE_CHECKING:
+    from chatbot.store.outbox import Destinations
+
+DESTINATIONS = "outbox_destinations"
+"""The key of a session's ``info`` that holds where its transaction's events go (``store/outbox.py``)."""
 
 
 class StoreUnavailable(Exception):
@@ -92,6 +98,9 @@ class Transition:
     agent_id: str | None = None
     agent_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    event: str | None = None  # the outbox event the change records in its transaction (``store/outbox.py``)
+    event_data: dict[str, Any] = field(default_factory=dict)  # more fields for that event's data
+    notify: bool = False  # also email the event to the clinic
 
 
 @dataclass(frozen=True)
@@ -145,9 +154,12 @@ def make_engine(url: str) -> AsyncEngine:
 class Database:
     """One engine and its sessions; the query modules add their methods to it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, destinations: Destinations | None = None) -> None:
+        """``destinations``: where the events recorded in its transactions go (``store/outbox.py``); none by
+        default (the command-line tools record nothing)."""
         self.engine = make_engine(url)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        info = {} if destinations is None else {DESTINATIONS: destinations}
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -26,6 +26,7 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.models import Conversation, Message, Reason, State, StateChange, utcnow
+from chatbot.store.outbox import record
 
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)
@@ -65,6 +66,27 @@ def _values(message: Message) -> dict[str, Any]:
     return {key: getattr(message, key) for key in _MESSAGE_COLUMNS}
 
 
+def event_data(conversation: Conversation) -> dict[str, Any]:
+    """A conversation as webhooks and emails describe it: ids, state, reason, page, who holds it, any contact
+    details the visitor left; never message text (the receivers ask the API or the console for that)."""
+    contact = None
+    if conversation.contact_name is not None:
+        contact = {"name": conversation.contact_name, "email": conversation.contact_email,
+                   "phone": conversation.contact_phone}
+    agent = {"id": conversation.agent_id, "name": conversation.agent_name} if conversation.agent_id else None
+    return {
+        "conversation_id": conversation.id,
+        "state": conversation.state,
+        "reason": conversation.reason,
+        "urgent": conversation.reason == Reason.URGENT,
+        "lang": conversation.lang,
+        "page": conversation.page,
+        "started_at": conversation.created_at.isoformat(),
+        "agent": agent,
+        "contact": contact,
+    }
+
+
 class ChatQueries(Database):
     # -- conversations -------------------------------------------------------
 
@@ -94,6 +116,7 @@ class ChatQueries(Database):
                     created_at=now,
                 )
             )
+            await record(session, "conversation.started", event_data(conversation))
         return conversation, token
 
     async def conversation_by_token(self, token: str) -> Conversation | None:
@@ -205,11 +228,11 @@ class ChatQueries(Database):
         of the ``require`` states, or it does not exist.
         """
         async with self.transaction() as session:
-            transitioned = False
+            before = None
             if transition is not None:
-                if not await self._transition(session, conversation_id, transition):
+                before = await self._transition(session, conversation_id, transition)
+                if before is None:
                     return None
-                transitioned = True
             conversation = await session.get(Conversation, conversation_id, populate_existing=True)
             if conversation is None or (require is not None and conversation.state not in require):
                 return None
@@ -217,11 +240,16 @@ class ChatQueries(Database):
                 conversation.lang = lang
             rows = [self._row(conversation, new) for new in messages]
             session.add_all(rows)
+            if transition is not None and transition.event is not None:
+                data = {**event_data(conversation), "from_state": before, **transition.event_data}
+                await record(session, transition.event, data, email=transition.notify)
+        transitioned = transition is not None
         return Appended(conversation=conversation, messages=rows, transitioned=transitioned)
 
     @staticmethod
-    async def _transition(session: AsyncSession, conversation_id: str, change: Transition) -> bool:
-        """The conditional update at the heart of every race: one writer wins."""
+    async def _transition(session: AsyncSession, conversation_id: str, change: Transition) -> str | None:
+        """The conditional update at the heart of every race: one writer wins. Returns the state it left, or None
+        when the change did not happen."""
         now = utcnow()
         row = (
             await session.execute(
@@ -231,13 +259,13 @@ class ChatQueries(Database):
             )
         ).first()
         if row is None or row.state not in change.expect:
-            return False
+            return None
         if change.expect_agent is not None and row.agent_id != change.expect_agent:
-            return False
+            return None
         if change.expect_offer_to is not None and not (
             row.offered_to == change.expect_offer_to and row.offer_expires_at is not None and row.offer_expires_at > now
         ):
-            return False
+            return None
         before = row.state
         values: dict[str, Any] = {
             "state": change.to_state,
@@ -260,7 +288,7 @@ class ChatQueries(Database):
             .values(**values)
         )
         if rows_changed(result) != 1:
-            return False
+            return None
         session.add(
             StateChange(
                 conversation_id=conversation_id,
@@ -271,7 +299,7 @@ class ChatQueries(Database):
                 created_at=now,
             )
         )
-        return True
+        return str(before)
 
     async def last_messages(self, conversation_ids: Sequence[str]) -> dict[str, Message]:
         """The newest message of each conversation, for queue summaries."""
@@ -305,14 +333,22 @@ class ChatQueries(Database):
                 found.extend(rows)
             return found
 
-    async def save_contact(self, conversation_id: str, name: str, email: str | None, phone: str | None) -> bool:
+    async def save_contact(self, conversation_id: str, name: str, email: str | None, phone: str | None,
+                           notify: bool = False) -> bool:
+        """Keep the visitor's contact details with an open conversation, and record ``contact.left`` with them
+        (emailed to the clinic too when ``notify``: nobody is there to see them)."""
         async with self.transaction() as session:
             result = await session.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id, Conversation.state != State.CLOSED)
                 .values(contact_name=name, contact_email=email, contact_phone=phone, updated_at=utcnow())
             )
-        return rows_changed(result) == 1
+            if rows_changed(result) != 1:
+                return False
+            conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+            assert conversation is not None
+            await record(session, "contact.left", event_data(conversation), email=notify)
+        return True
 
     async def mark_after_hours_notice(self, conversation_id: str) -> bool:
         """Record that the out-of-hours notice was sent; False if it already had been."""
@@ -336,4 +372,10 @@ class ChatQueries(Database):
                 )
                 .values(rating=score, rating_comment=comment, rated_at=utcnow())
             )
-        return rows_changed(result) == 1
+            if rows_changed(result) != 1:
+                return False
+            conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+            assert conversation is not None
+            data = {**event_data(conversation), "rating": score, "comment": comment}
+            await record(session, "rating.created", data)
+        return True

@@ -275,3 +275,35 @@ class DailyRollup(Base):
     version: Mapped[int] = mapped_column(Integer)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxEvent(Base):
+    """One event for one destination (a webhook URL, or the clinic's email), written in the transaction of the change
+    it reports (``store/outbox.py``) and delivered, retried or dead-lettered by ``integrations/delivery.py``.
+
+    ``event_id`` is what receivers deduplicate on (``X-Chatbot-Delivery``): one event sent to two URLs has two rows
+    with one ``event_id``. ``claimed_until`` is a lease: the process that claimed the row delivers it until then; a
+    process killed meanwhile leaves a lease that runs out, and another process claims the row again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target", name="uq_outbox_event_target"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(600))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retry_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    """After a failure past this time the row is dead-lettered: 24 h after it was written, retried or replayed."""
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim: Mapped[str | None] = mapped_column(String(32))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))

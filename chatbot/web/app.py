@@ -39,6 +39,7 @@ from chatbot.chat.teamwork import Teamwork
 from chatbot.chat.two_factor import SecondFactor
 from chatbot.chat.visitors import VisitorNamespace
 from chatbot.content.passages import Passages
+from chatbot.integrations import delivery
 from chatbot.shared.cluster import build_cluster
 from chatbot.shared.config import Settings
 from chatbot.shared.guard import Guard, bearer_token
@@ -121,8 +122,9 @@ async def visitor_transcript(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the whole server: intents and matcher, store, Socket.IO namespaces, HTTP routes."""
+    delivery.check(settings)
     bot = Bot(load_intents(settings.intents_dir), settings.threshold, encoder_for(settings.sentence_encoder))
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, delivery.destinations(settings))
     cluster = build_cluster(settings)
     sio = _socketio_server(settings, cluster.manager)
     metrics = Metrics(sio, store, cluster.presence)
@@ -211,6 +213,8 @@ async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
              asyncio.create_task(consoles.recheck_forever(), name="console-rechecks")]
     if consoles.channel is not None:
         tasks.append(asyncio.create_task(consoles.channel.listen(consoles.recheck), name="sign-in-changes"))
+    if delivery.destinations(settings).targets(email=True):  # with nowhere to send, nothing is written to send
+        tasks.append(asyncio.create_task(delivery.Deliverer(app[STORE], settings).run(), name="outbox-delivery"))
     if ROUTER in app:
         tasks.append(asyncio.create_task(app[ROUTER].run(), name="router"))
     yield
