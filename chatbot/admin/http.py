@@ -367,7 +367,7 @@ def add_routes(app: web.Application) -> None:
     settings = app[SETTINGS]
     admin = web.Application(middlewares=[_guard])
     reloader = Reloader(app[SERVICE], settings.intents_dir, settings.threshold, app[METRICS],
-                        encoder_for(settings.sentence_encoder))
+                        encoder_for(settings.sentence_encoder), settings.forms_dir)
     admin[RELOADER] = reloader
     channel = app[CLUSTER].channel("intent-reloads")
     if channel is not None:

@@ -28,7 +28,7 @@ MIN_EXAMPLES = 3
 SUFFIXES = (".yaml", ".yml")
 
 _ID = re.compile(r"[a-z0-9_]+")
-_TOP_KEYS = ("id", "action", "source", *LANGUAGES)
+_TOP_KEYS = ("id", "action", "form", "source", *LANGUAGES)
 NO_SOURCE = "none"
 """``source: none``: the intent is about the bot itself (greeting, thanks...), not about the clinic's pages."""
 _SOURCE_REF = re.compile(r"[^\s#]+#[^\s#]+")
@@ -70,6 +70,9 @@ class Intent:
     path: str
     sources: tuple[Source, ...] | None = None
     """``source:``: None when the file has none, () for ``source: none`` (checked by chatbot.content.grounding)."""
+    form: str | None = None
+    """``form:``: the id of a form (``forms/``) the bot offers after this intent's answer."""
+    form_line: int = 1
 
     @property
     def answerable(self) -> bool:
@@ -356,9 +359,13 @@ def _check_file(path: Path) -> tuple[_File, Intent | None]:
     texts = {lang: _localized(file, lang, *fields[lang]) for lang in LANGUAGES if lang in fields}
     complete = {lang: localized for lang, localized in texts.items() if localized is not None}
     sources = _sources(file, fields)
+    form = _text(file, fields, "form", "at the top level") if "form" in fields else None
+    if form is not None and not _ID.fullmatch(form):
+        file.fail(fields["form"][1], f"bad form id {form!r}: use only lower-case letters, digits and underscores")
     if file.problems or ident is None or len(complete) < len(LANGUAGES):
         return file, None
-    return file, Intent(ident, action, complete, file.path, sources)
+    form_line = fields["form"][1].start_mark.line + 1 if "form" in fields else 1
+    return file, Intent(ident, action, complete, file.path, sources, form, form_line)
 
 
 # -- the folder -------------------------------------------------------------------------------------

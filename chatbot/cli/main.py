@@ -17,7 +17,7 @@ from chatbot.admin import commands as admin_cli
 from chatbot.admin import content as content_cli
 from chatbot.bot.intents import IntentError
 from chatbot.chat.hours import HoursError
-from chatbot.cli import audit, collector, users
+from chatbot.cli import apikeys, audit, collector, users
 from chatbot.cli import representatives as accounts
 from chatbot.cli.supervisor import Supervisor
 from chatbot.quality import evaluation
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.register(commands)
     users.register(commands)
     audit.register(commands)
+    apikeys.register(commands)
     schema.register(commands)
     admin_cli.register(commands)
     content_cli.register(commands)

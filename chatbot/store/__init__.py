@@ -8,6 +8,7 @@ it returns rows and the conversation service decides what to tell whom.
 """
 
 from chatbot.store.accounts import AccountQueries
+from chatbot.store.apikeys import ApiKeyQueries
 from chatbot.store.audit import AuditQueries
 from chatbot.store.base import (
     Appended,
@@ -22,13 +23,16 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.history import HistoryQueries
+from chatbot.store.leads import LeadQueries
 from chatbot.store.reads import ReadQueries
 from chatbot.store.service_levels import ServiceLevelQueries
 from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, UserQueries, AuditQueries, ServiceLevelQueries, ReadQueries):
-    """Conversations, messages, state changes, representatives, staff accounts and the audit trail in one database."""
+class Store(HistoryQueries, LeadQueries, AccountQueries, UserQueries, AuditQueries, ApiKeyQueries,
+            ServiceLevelQueries, ReadQueries):
+    """Conversations, messages, state changes, leads, representatives, staff accounts, API keys and the audit trail
+    in one database."""
 
 
 __all__ = [

@@ -18,7 +18,7 @@ from sqlalchemy import Select, delete, exists, func, select
 
 from chatbot.store.base import chunks, rows_changed
 from chatbot.store.chat import ChatQueries
-from chatbot.store.models import Conversation, Message, State, StateChange
+from chatbot.store.models import Conversation, Lead, Message, State, StateChange
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class HistoryQueries(ChatQueries):
             )
 
     async def delete_conversations(self, ids: Sequence[str]) -> int:
-        """Delete these conversations with their messages and state changes; returns how many were found.
+        """Delete these conversations with their messages, state changes and leads; returns how many were found.
 
         Children first: the foreign keys cascade, but SQLite enforces them only when asked to."""
         deleted = 0
@@ -152,6 +152,7 @@ class HistoryQueries(ChatQueries):
             async with self.transaction() as session:
                 await session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
                 await session.execute(delete(StateChange).where(StateChange.conversation_id.in_(chunk)))
+                await session.execute(delete(Lead).where(Lead.conversation_id.in_(chunk)))
                 result = await session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))
                 deleted += rows_changed(result)
         return deleted
