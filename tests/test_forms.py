@@ -105,8 +105,8 @@ async def test_the_prechat_form_comes_before_the_first_message(make_server, visi
     assert form["id"] == "callback" and form["prechat"] is True
     refused = await visitor.say("hello")
     assert refused["ok"] is False and refused["error"]["code"] == "form_required"
-    sent = await visitor.call("form_submit", {"form_id": "callback", "consent": True,
-                                              "values": {"name": "Ana", "phone": "555 010 2030", "best_time": "morning"}})
+    values = {"name": "Ana", "phone": "555 010 2030", "best_time": "morning"}
+    sent = await visitor.call("form_submit", {"form_id": "callback", "consent": True, "values": values})
     assert sent["ok"], sent
     assert (await visitor.ask("hello"))["intent"] == "greeting"
     again = await visitors(server.url, token=visitor.conversation["token"])  # a second tab is not asked again
