@@ -81,40 +81,66 @@ class Field:
         return body
 
     def check(self, value: Any) -> tuple[Any, str | None]:
-        """The value as stored (text trimmed), or an error that says what this field expects."""
+        """The value as stored (text trimmed), or the kind of problem (a key of ``PROBLEMS``)."""
         if self.type == "checkbox":
             if value is None:
                 value = False
             if not isinstance(value, bool):
-                return None, "must be true or false"
-            return value, "must be ticked" if self.required and not value else None
+                return None, "bool"
+            return value, "tick" if self.required and not value else None
         if value is None or (isinstance(value, str) and not value.strip()):
-            return None, "is required" if self.required else None
+            return None, "required" if self.required else None
         if not isinstance(value, str):
-            return None, "must be text"
+            return None, "text"
         value = value.strip()
-        limit = self.max_length if self.type == "text" else _LIMITS[self.type]
-        if len(value) > limit:
-            return None, f"is longer than {limit} characters"
+        if len(value) > self.limit:
+            return None, "long"
         if _UNSTORABLE.search(value):
-            return None, "must not contain NUL or unpaired surrogate characters"
+            return None, "unstorable"
         return value, self._shape(value)
+
+    @property
+    def limit(self) -> int:
+        return self.max_length if self.type == "text" else _LIMITS[self.type]
 
     def _shape(self, value: str) -> str | None:
         if self.type == "email" and not _EMAIL.fullmatch(value):
-            return "must be an email address such as name@example.com"
+            return "email"
         if self.type == "phone" and not (_PHONE.fullmatch(value) and sum(c.isdigit() for c in value) >= 5):
-            return "must be a phone number (digits, spaces, + ( ) - .)"
+            return "phone"
         if self.type == "date":
             try:
                 date.fromisoformat(value)
             except ValueError:
-                return "must be a date written YYYY-MM-DD"
+                return "date"
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                return "must be a date written YYYY-MM-DD"
+                return "date"
         if self.type == "choice" and value not in {o.value for o in self.options}:
-            return f"must be one of: {', '.join(o.value for o in self.options)}"
+            return "choice"
         return None
+
+
+PROBLEMS: dict[str, dict[str, str]] = {
+    "required": {"en": "{label}: this field is required.", "es": "{label}: este campo es obligatorio."},
+    "tick": {"en": "{label}: please tick this box.", "es": "{label}: marque esta casilla."},
+    "bool": {"en": "{label}: must be true or false.", "es": "{label}: debe ser verdadero o falso."},
+    "text": {"en": "{label}: must be text.", "es": "{label}: debe ser texto."},
+    "long": {"en": "{label}: at most {limit} characters.", "es": "{label}: {limit} caracteres como máximo."},
+    "unstorable": {"en": "{label}: contains characters that cannot be stored.",
+                   "es": "{label}: contiene caracteres que no se pueden guardar."},
+    "email": {"en": "{label}: enter an email address such as name@example.com.",
+              "es": "{label}: escriba un correo electrónico como nombre@ejemplo.com."},
+    "phone": {"en": "{label}: enter a phone number (digits, spaces and + ( ) - .).",
+              "es": "{label}: escriba un número de teléfono (dígitos, espacios y + ( ) - .)."},
+    "date": {"en": "{label}: enter a date as YYYY-MM-DD.", "es": "{label}: escriba una fecha como AAAA-MM-DD."},
+    "choice": {"en": "{label}: choose one of the options.", "es": "{label}: elija una de las opciones."},
+    "unknown": {"en": "This form has no such field.", "es": "Este formulario no tiene ese campo."},
+    "consent": {"en": "Please agree to the consent text to send this form.",
+                "es": "Acepte el texto de consentimiento para enviar este formulario."},
+    "values": {"en": "The values must be an object of field name: value.",
+               "es": "Los valores deben ser un objeto de nombre de campo: valor."},
+}
+"""What a visitor reads under a field when it is refused, in the conversation's language."""
 
 
 @dataclass(frozen=True)
@@ -140,24 +166,22 @@ class Form:
         return {"id": self.id, "lang": lang, "title": texts.title, "consent": texts.consent,
                 "confirmation": texts.confirmation, "fields": [f.json(lang) for f in self.fields]}
 
-    def check(self, values: Any, consent: Any) -> tuple[dict[str, Any], dict[str, str]]:
-        """The values to store, and an error per field (``consent`` for the consent); store only with no errors.
-
-        Fields the form does not have are errors too: a client cannot slip anything past the form into a lead.
-        """
+    def check(self, values: Any, consent: Any, lang: str = "en") -> tuple[dict[str, Any], dict[str, str]]:
+        """The values to store, and an error per field (``consent`` for the consent) in ``lang``; store only with
+        no errors. Fields the form does not have are errors too: nothing slips past the form into a lead."""
         if not isinstance(values, Mapping):
-            return {}, {"values": "must be an object of field name: value"}
+            return {}, {"values": PROBLEMS["values"][lang]}
         known = {f.name: f for f in self.fields}
-        errors = {str(name)[:64]: "is not a field of this form" for name in values if name not in known}
+        errors = {str(name)[:64]: PROBLEMS["unknown"][lang] for name in values if name not in known}
         clean: dict[str, Any] = {}
         for field in self.fields:
             value, problem = field.check(values.get(field.name))
             if problem is not None:
-                errors[field.name] = f"{field.label['en']} {problem}"
+                errors[field.name] = PROBLEMS[problem][lang].format(label=field.label[lang], limit=field.limit)
             elif value is not None:
                 clean[field.name] = value
         if consent is not True:
-            errors["consent"] = "Please agree to the consent text to send this form"
+            errors["consent"] = PROBLEMS["consent"][lang]
         return clean, errors
 
 

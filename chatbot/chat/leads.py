@@ -63,12 +63,12 @@ class Leads:
     async def submit(self, conversation_id: str, form_id: str, values: Any, consent: Any) -> Lead:
         """Check every field, then store the lead with its confirmation; with any error, store nothing."""
         form = self._form(form_id)
-        clean, errors = form.check(values, consent)
+        lang = await self._lang(conversation_id)
+        clean, errors = form.check(values, consent, lang)
         if errors:
             raise ChatError("bad_request", "Some fields need attention: see 'fields'.", errors)
         if not await self.service.limiter.allow(conversation_id):
             raise ChatError("rate_limited")
-        lang = await self._lang(conversation_id)
         texts = form.texts[lang]
         stored = await self.service.store.add_lead(conversation_id, NewLead(
             form_id=form.id, values=clean, consent_text=texts.consent,
