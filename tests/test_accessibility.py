@@ -330,3 +330,21 @@ async def test_widget_form_by_keyboard_with_errors_announced(server: Server, bro
     conversation = (await server.app[STORE].conversations())[0]
     [lead] = await server.app[STORE].leads_of(conversation.id)
     assert lead.values == {"name": "Ana Ruiz", "email": "ana@example.org"} and lead.form_id == "mri_review"
+
+
+async def test_console_shows_the_forms_a_visitor_sends(server: Server, browser: Session, representatives,
+                                                      visitors) -> None:
+    rep = await representatives(server, "Maria", connect=False)
+    console = await browser.page()
+    await sign_in(console, server, rep.token)
+    visitor = await visitors(server.url)
+    await visitor.say(UNKNOWN)
+    await console.locator("#queue li").get_by_role("button", name=re.compile("^Take")).click()
+    await expect(console.get_by_label("Your reply")).to_be_visible()
+    values = {"name": "Ana Ruiz", "phone": "555 010 2030", "best_time": "evening"}
+    assert (await visitor.call("form_submit", {"form_id": "callback", "values": values, "consent": True}))["ok"]
+    leads = console.locator(".leads > li")
+    await expect(leads).to_have_count(1)
+    await expect(leads.locator("ul li")).to_have_text(["name: Ana Ruiz", "phone: 555 010 2030", "best_time: evening"])
+    await expect(leads.locator(".meta")).to_have_text(re.compile("^Agreed to: I agree that the clinic keeps my name"))
+    await assert_accessible(console, "console with a lead")
