@@ -69,8 +69,8 @@ def _check(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"{warning} (warning)")
     errors, stale = content.check_grounding(intents, args.content) if args.content else (0, 0)
-    print(f"{directory}: {len(intents)} intents, {settings.forms_dir}: {len(forms)} forms, "
-          f"{len(problems) + errors} error(s), {len(warnings) + stale} warning(s)", file=sys.stderr)
+    print(f"{directory}: {len(intents)} intents, {len(problems) + errors} error(s), "
+          f"{len(warnings) + stale} warning(s); {settings.forms_dir}: {len(forms)} forms", file=sys.stderr)
     return 1 if problems or errors or (args.strict and (warnings or stale)) else 0
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from chatbot.bot.answers import Bot
 from chatbot.bot.forms import load_forms
-from chatbot.bot.intents import IntentError, Problem, load_intents
+from chatbot.bot.intents import IntentError, load_intents
 from chatbot.bot.matcher.encoder import SentenceEncoder
+from chatbot.bot.yamlcheck import Problem
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.metrics import Metrics
 

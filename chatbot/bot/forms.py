@@ -2,8 +2,8 @@
 
 A form is what the clinic's page asks visitors to fill in ("Request an MRI Review: Submit Information", the info
 packet with the e-newsletter, a seminar, a call-back), offered in the chat. Admins edit the files by hand, so they
-are checked like the intent files: on the YAML node tree, every problem at its line, all at once (the node helpers
-are ``chatbot.bot.intents``'s). A submission is checked against its form field by field, so the visitor hears
+are checked like the intent files: on the YAML node tree, every problem at its line, all at once
+(``chatbot.bot.yamlcheck``). A submission is checked against its form field by field, so the visitor hears
 what to fix in each field, and nothing is stored until every field is right.
 
 Tested in tests/test_forms.py.
@@ -20,24 +20,21 @@ from typing import Any
 
 import yaml
 
-from chatbot.bot.intents import (
-    _ID,
-    _NULL,
-    LANGUAGES,
-    SUFFIXES,
-    Intent,
-    IntentError,
+from chatbot.bot.intents import LANGUAGES, SUFFIXES, Intent, IntentError
+from chatbot.bot.yamlcheck import (
+    NULL,
+    FileCheck,
+    Pair,
     Problem,
-    _blank,
-    _compose,
-    _Field,
-    _fields,
-    _File,
-    _kind,
-    _read,
-    _text,
+    blank,
+    compose,
+    describe,
+    keyed,
+    read_text,
+    required_text,
 )
 
+_ID = re.compile(r"[a-z0-9_]+")
 TYPES = ("text", "email", "phone", "date", "choice", "checkbox")
 TEXT_MAX = 200
 """A text field's length when the file gives no ``max_length``."""
@@ -188,13 +185,13 @@ class Form:
 # -- checking a file --------------------------------------------------------------------------------
 
 
-def _labels(file: _File, node: yaml.Node, where: str) -> dict[str, str] | None:
+def _labels(file: FileCheck, node: yaml.Node, where: str) -> dict[str, str] | None:
     """``label: {en: ..., es: ...}``: a text in every language."""
     if not isinstance(node, yaml.MappingNode):
-        file.fail(node, f"'label' {where} must be a mapping of en and es, found {_kind(node)}")
+        file.fail(node, f"'label' {where} must be a mapping of en and es, found {describe(node)}")
         return None
-    fields = _fields(file, node, LANGUAGES, f"in the label {where}")
-    labels = {lang: _text(file, fields, lang, f"in the label {where}") for lang in LANGUAGES}
+    fields = keyed(file, node, LANGUAGES, f"in the label {where}")
+    labels = {lang: required_text(file, fields, lang, f"in the label {where}") for lang in LANGUAGES}
     for lang in LANGUAGES:
         if lang not in fields:
             file.fail(node, f"missing {lang!r} in the label {where}")
@@ -202,18 +199,18 @@ def _labels(file: _File, node: yaml.Node, where: str) -> dict[str, str] | None:
     return found if len(found) == len(LANGUAGES) else None
 
 
-def _options(file: _File, fields: dict[str, _Field], where: str) -> tuple[Option, ...] | None:
+def _options(file: FileCheck, fields: dict[str, Pair], where: str) -> tuple[Option, ...] | None:
     node = fields["options"][1]
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        file.fail(node, f"'options' {where} must be a list of value and label, found {_kind(node)}")
+        file.fail(node, f"'options' {where} must be a list of value and label, found {describe(node)}")
         return None
     options, seen = [], set()
     for item in node.value:
         if not isinstance(item, yaml.MappingNode):
-            file.fail(item, f"an option {where} must be a mapping of value and label, found {_kind(item)}")
+            file.fail(item, f"an option {where} must be a mapping of value and label, found {describe(item)}")
             continue
-        found = _fields(file, item, _OPTION_KEYS, f"in an option {where}")
-        value = _text(file, found, "value", f"in an option {where}")
+        found = keyed(file, item, _OPTION_KEYS, f"in an option {where}")
+        value = required_text(file, found, "value", f"in an option {where}")
         label = _labels(file, found["label"][1], f"of an option {where}") if "label" in found else None
         if "value" not in found or "label" not in found:
             file.fail(item, f"an option {where} needs a value and a label")
@@ -225,40 +222,40 @@ def _options(file: _File, fields: dict[str, _Field], where: str) -> tuple[Option
     return tuple(options) if len(options) == len(node.value) else None
 
 
-def _flag(file: _File, fields: dict[str, _Field], where: str) -> bool:
+def _flag(file: FileCheck, fields: dict[str, Pair], where: str) -> bool:
     if "required" not in fields:
         return False
     node = fields["required"][1]
     if node.tag != _BOOL:
-        file.fail(node, f"'required' {where} must be true or false, found {_kind(node)}")
+        file.fail(node, f"'required' {where} must be true or false, found {describe(node)}")
         return False
     return bool(yaml.safe_load(node.value))
 
 
-def _max_length(file: _File, fields: dict[str, _Field], kind: str | None, where: str) -> int:
+def _max_length(file: FileCheck, fields: dict[str, Pair], kind: str | None, where: str) -> int:
     if "max_length" not in fields:
         return TEXT_MAX
     node = fields["max_length"][1]
     if kind != "text":
         file.fail(fields["max_length"][0], f"'max_length' {where} is for text fields only")
     elif node.tag != _INT or not 1 <= int(node.value) <= TEXT_LIMIT:
-        file.fail(node, f"'max_length' {where} must be a whole number from 1 to {TEXT_LIMIT}, found {_kind(node)}")
+        file.fail(node, f"'max_length' {where} must be a whole number from 1 to {TEXT_LIMIT}, found {describe(node)}")
     else:
         return int(node.value)
     return TEXT_MAX
 
 
-def _field(file: _File, node: yaml.Node, names: dict[str, int]) -> Field | None:
+def _field(file: FileCheck, node: yaml.Node, names: dict[str, int]) -> Field | None:
     """One item of ``fields:``; ``names`` (name: line) catches a name used twice."""
     if not isinstance(node, yaml.MappingNode):
-        file.fail(node, f"a field must be a mapping (name, type, label...), found {_kind(node)}")
+        file.fail(node, f"a field must be a mapping (name, type, label...), found {describe(node)}")
         return None
     before = len(file.problems)
-    fields = _fields(file, node, _FIELD_KEYS, "in a field")
+    fields = keyed(file, node, _FIELD_KEYS, "in a field")
     for key in ("name", "type", "label"):
         if key not in fields:
             file.fail(node, f"missing required key {key!r} in a field")
-    name = _text(file, fields, "name", "in a field")
+    name = required_text(file, fields, "name", "in a field")
     where = f"of field {name!r}" if name else "of a field"
     if name is not None:
         line = fields["name"][1].start_mark.line + 1
@@ -267,7 +264,7 @@ def _field(file: _File, node: yaml.Node, names: dict[str, int]) -> Field | None:
         elif name in names:
             file.fail(line, f"field name {name!r} is used twice (first on line {names[name]})")
         names.setdefault(name, line)
-    kind = _text(file, fields, "type", where)
+    kind = required_text(file, fields, "type", where)
     if kind is not None and kind not in TYPES:
         file.fail(fields["type"][1], f"unknown type {kind!r} {where} (known: {', '.join(TYPES)})")
     label = _labels(file, fields["label"][1], where) if "label" in fields else None
@@ -284,14 +281,14 @@ def _field(file: _File, node: yaml.Node, names: dict[str, int]) -> Field | None:
     return Field(name, kind, label, required, max_length, options)
 
 
-def _localized(file: _File, lang: str, key: yaml.Node, node: yaml.Node) -> Localized | None:
+def _localized(file: FileCheck, lang: str, key: yaml.Node, node: yaml.Node) -> Localized | None:
     where = f"in {lang!r}"
     if not isinstance(node, yaml.MappingNode):
-        file.fail(key if node.tag == _NULL else node, f"{lang!r} must be a mapping of {', '.join(_LANG_KEYS)}, "
-                  f"found {_kind(node)}")
+        file.fail(key if node.tag == NULL else node, f"{lang!r} must be a mapping of {', '.join(_LANG_KEYS)}, "
+                  f"found {describe(node)}")
         return None
-    fields = _fields(file, node, _LANG_KEYS, where)
-    texts = {name: _text(file, fields, name, where) for name in _LANG_KEYS}
+    fields = keyed(file, node, _LANG_KEYS, where)
+    texts = {name: required_text(file, fields, name, where) for name in _LANG_KEYS}
     for name in _LANG_KEYS:
         if name not in fields:
             file.fail(key, f"missing required field {name!r} {where}")
@@ -300,22 +297,22 @@ def _localized(file: _File, lang: str, key: yaml.Node, node: yaml.Node) -> Local
     return Localized(**{name: str(text) for name, text in texts.items()})
 
 
-def _check_file(path: Path) -> tuple[_File, Form | None]:
-    file = _File(str(path))
-    text = _read(file)
-    root = _compose(file, text) if text is not None else None
+def _check_file(path: Path) -> tuple[FileCheck, Form | None]:
+    file = FileCheck(str(path))
+    text = read_text(file)
+    root = compose(file, text) if text is not None else None
     if root is None:
         if text is not None and not file.problems:
             file.fail(1, "the file is empty: expected a mapping with id, fields, en and es")
         return file, None
     if not isinstance(root, yaml.MappingNode):
-        file.fail(root, f"expected a mapping (id, fields, en, es) at the top level, found {_kind(root)}")
+        file.fail(root, f"expected a mapping (id, fields, en, es) at the top level, found {describe(root)}")
         return file, None
-    top = _fields(file, root, _TOP_KEYS, "at the top level")
+    top = keyed(file, root, _TOP_KEYS, "at the top level")
     for name in ("id", "fields", *LANGUAGES):
         if name not in top:
             file.fail(root, f"missing required field {name!r}")
-    ident = _text(file, top, "id", "at the top level")
+    ident = required_text(file, top, "id", "at the top level")
     if ident is not None:
         file.id, file.id_line = ident, top["id"][0].start_mark.line + 1
         if ident != path.stem or not _ID.fullmatch(ident):
@@ -325,12 +322,12 @@ def _check_file(path: Path) -> tuple[_File, Form | None]:
     if "fields" in top:
         node = top["fields"][1]
         if not isinstance(node, yaml.SequenceNode) or not node.value:
-            file.fail(node, f"'fields' must be a list of fields, found {_kind(node)}")
+            file.fail(node, f"'fields' must be a list of fields, found {describe(node)}")
         else:
             names: dict[str, int] = {}
             fields = [_field(file, item, names) for item in node.value]
     texts = {lang: _localized(file, lang, *top[lang]) for lang in LANGUAGES if lang in top}
-    source = _text(file, top, "source", "at the top level") if "source" in top and not _blank(top["source"][1]) \
+    source = required_text(file, top, "source", "at the top level") if "source" in top and not blank(top["source"][1]) \
         else None
     if file.problems or ident is None or any(t is None for t in texts.values()):
         return file, None

@@ -23,8 +23,9 @@ from chatbot.admin import api
 from chatbot.admin import http as admin
 from chatbot.bot.answers import Bot
 from chatbot.bot.forms import load_forms
-from chatbot.bot.intents import IntentError, Problem, load_intents
+from chatbot.bot.intents import IntentError, load_intents
 from chatbot.bot.matcher.encoder import encoder_for
+from chatbot.bot.yamlcheck import Problem
 from chatbot.chat.agents import AgentNamespace
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.desk import Desk
