@@ -140,3 +140,20 @@ def test_apikeys_cli_adds_lists_and_revokes_showing_the_key_once(tmp_path: Path,
     capsys.readouterr()
     assert main(["apikeys", "list", "--database-url", url]) == 0
     assert "\trevoked 20" in capsys.readouterr().out
+
+
+async def test_on_postgresql_leads_pages_and_audit_rows(make_server, pg_url: str, visitors) -> None:
+    server = await make_server(database_url=pg_url)
+    store = server.app[STORE]
+    _, secret = await store.create_api_key("crm")
+    first, second = await visitors(server.url), await visitors(server.url)
+    assert (await first.call("form_submit", {"form_id": "mri_review", "values": GOOD, "consent": True}))["ok"]
+    page = await api(server, "/conversations?limit=1", secret)
+    rest = await api(server, f"/conversations?limit=1&cursor={page.body['next_cursor']}", secret)
+    assert [c["id"] for c in page.body["data"] + rest.body["data"]] == [second.conversation["id"],
+                                                                       first.conversation["id"]]
+    assert rest.body["next_cursor"] is None and rest.body["data"][0]["messages"][0]["sender"] == "system"
+    leads = await api(server, "/leads", secret)
+    assert [lead["values"] for lead in leads.body["data"]] == [GOOD]
+    verified = await store.verify_audit()
+    assert verified.rows == 3 and verified.problems == []
