@@ -348,3 +348,23 @@ async def test_console_shows_the_forms_a_visitor_sends(server: Server, browser: 
     await expect(leads.locator("ul li")).to_have_text(["name: Ana Ruiz", "phone: 555 010 2030", "best_time: evening"])
     await expect(leads.locator(".meta")).to_have_text(re.compile("^Agreed to: I agree that the clinic keeps my name"))
     await assert_accessible(console, "console with a lead")
+
+
+async def test_widget_prechat_form_comes_first_then_the_composer(make_server, browser: Session) -> None:
+    server = await make_server(prechat_form="callback")
+    page = await browser.page()
+    await page.goto(server.url + "/?lang=es")
+    await page.get_by_role("button", name="Chatee con nosotros").click()
+    name = page.get_by_role("textbox", name="Su nombre (obligatorio)")
+    await expect(name).to_be_focused()
+    await expect(page.locator("#chat-input")).to_be_hidden()
+    await expect(page.locator(".lead-form").get_by_role("button", name="Cancelar")).to_have_count(0)
+    await assert_accessible(page, "widget pre-chat form")
+    await page.keyboard.type("Ana Ruiz")
+    await tab_to(page, page.get_by_role("textbox", name="Teléfono (obligatorio)"))
+    await page.keyboard.type("555 010 2030")
+    await tab_to(page, page.get_by_role("checkbox", name=re.compile("^Acepto")))
+    await page.keyboard.press("Space")
+    await page.keyboard.press("Enter")  # Enter in a form field sends the form
+    await expect(page.locator("#chat-input")).to_be_focused()
+    await expect(page.locator(".msg-system .text").last).to_have_text(re.compile("^Gracias. Tenemos su solicitud"))
