@@ -57,6 +57,8 @@ async def test_the_mri_answer_offers_the_form_and_a_sent_form_is_a_lead(server: 
     assert told["conversation_id"] == conversation_id and told["lead"]["values"] == GOOD
     taken = await maria.take(conversation_id)
     assert taken["ok"] and [lead["id"] for lead in taken["conversation"]["leads"]] == [stored[0].id]
+    detail = await call(server, "GET", f"/admin/conversations/{conversation_id}")
+    assert [lead["values"] for lead in detail.body["leads"]] == [GOOD]
 
 
 async def test_a_spanish_conversation_gets_the_form_in_spanish(server: Server, visitors) -> None:

@@ -212,9 +212,11 @@ _SCHEMAS: dict[str, Any] = {
     "Conversation": {
         "type": _OBJ,
         "additionalProperties": True,
-        "description": "The summary, plus every message (the protocol's Message) and every change of state",
+        "description": "The summary, plus every message (the protocol's Message), every change of state and the "
+                       "forms the visitor sent (Lead)",
         "properties": {
             "messages": {"type": "array", "items": {"type": _OBJ}},
+            "leads": {"type": "array", "items": _ref("Lead")},
             "state_changes": {
                 "type": "array",
                 "items": {

@@ -10,7 +10,7 @@ Tested in tests/test_admin.py, tests/test_admin_cli.py.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -61,11 +61,12 @@ class Page:
 
 @dataclass(frozen=True)
 class History:
-    """A conversation with its whole history and every change of state."""
+    """A conversation with its whole history, every change of state and the forms the visitor sent."""
 
     conversation: Conversation
     messages: list[Message]
     changes: list[StateChange]
+    leads: list[Lead] = field(default_factory=list)
 
 
 class HistoryQueries(ChatQueries):
@@ -110,7 +111,10 @@ class HistoryQueries(ChatQueries):
             changes = await session.scalars(
                 select(StateChange).where(StateChange.conversation_id == conversation_id).order_by(StateChange.id)
             )
-            return History(conversation, list(messages), list(changes))
+            leads = await session.scalars(
+                select(Lead).where(Lead.conversation_id == conversation_id).order_by(Lead.created_at, Lead.id)
+            )
+            return History(conversation, list(messages), list(changes), list(leads))
 
     async def started_since(self, since: datetime, batch: int = 200) -> AsyncIterator[History]:
         """Every conversation started since ``since``, oldest first, a batch at a time (for export)."""
