@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chatbot.admin.http import BadParameter, Handler, _int, _moment, error_response
+from chatbot.admin.http import BadParameter, Handler, error_response, int_param, moment_param
 from chatbot.chat.keys import GUARD, STORE
 from chatbot.chat.lifecycle import Reason, State
 from chatbot.chat.protocol import iso, lead_json, message_json, summary_json
@@ -130,7 +130,7 @@ def _filters(query: Mapping[str, str], kind: str) -> Filters:
         raise BadParameter(f"reason: expected one of {', '.join(_HANDOFF_REASONS)}, got {reason!r}")
     if form is not None and not _FORM.fullmatch(form):
         raise BadParameter(f"form: expected a form id such as mri_review, got {form!r}")
-    created_from, created_to = _moment(query, "from"), _moment(query, "to")
+    created_from, created_to = moment_param(query, "from"), moment_param(query, "to")
     if created_from and created_to and created_from > created_to:
         raise BadParameter("from: must not be after 'to'")
     return Filters(state=state, reason=reason, created_from=created_from, created_to=created_to, form_id=form)
@@ -138,7 +138,7 @@ def _filters(query: Mapping[str, str], kind: str) -> Filters:
 
 def _page(request: web.Request, kind: str) -> tuple[Filters, Cursor | None, int]:
     query = request.query
-    return _filters(query, kind), _cursor(query), _int(query, "limit", 50, 1, MAX_PAGE)
+    return _filters(query, kind), _cursor(query), int_param(query, "limit", 50, 1, MAX_PAGE)
 
 
 # -- the objects -----------------------------------------------------------------
