@@ -32,6 +32,7 @@ from tests.test_browser import (
     chromium,
     open_widget,
     say,
+    shot,
     sign_in,
 )
 
@@ -311,6 +312,7 @@ async def test_widget_form_by_keyboard_with_errors_announced(server: Server, bro
     await expect(name).to_have_attribute("aria-invalid", "true")
     await expect(name).to_have_accessible_description("Your name: this field is required.")
     await expect(email).to_have_accessible_description(re.compile("enter an email address"))
+    await shot(page, "widget-form-errors-desktop.png")
     await assert_accessible(page, "widget form with errors")
 
     await page.keyboard.type("Ana Ruiz")
@@ -347,6 +349,7 @@ async def test_console_shows_the_forms_a_visitor_sends(server: Server, browser: 
     await expect(leads).to_have_count(1)
     await expect(leads.locator("ul li")).to_have_text(["name: Ana Ruiz", "phone: 555 010 2030", "best_time: evening"])
     await expect(leads.locator(".meta")).to_have_text(re.compile("^Agreed to: I agree that the clinic keeps my name"))
+    await shot(console, "console-lead-desktop.png")
     await assert_accessible(console, "console with a lead")
 
 

@@ -189,7 +189,7 @@ Widget.prototype.applyState = function (s) {
   var closed = s.state === "closed";
   var typing = this.v.composer.contains(this.v.root.activeElement);  // about to be hidden: focus must not be lost
   this.v.closed.hidden = !closed;
-  this.v.composer.hidden = closed || Boolean(this.form && this.form.definition.prechat);
+  this.v.composer.hidden = closed || Boolean(this.form);
   this.v.end.hidden = closed;
   this.v.rating.hidden = !closed || !this.agentName || this.rated;
   if (this.agentName) this.v.rateLegend.textContent = this.t.rate(this.agentName);
@@ -323,6 +323,7 @@ Widget.prototype.clear = function () {
   this.agentName = null;
   this.form = null;
   this.v.lead.replaceChildren();
+  this.v.panel.classList.remove("form-open");
   this.showChips([]);
 };
 
@@ -380,14 +381,17 @@ Widget.prototype.showForm = function (form) {
     form.prechat ? null : function () { self.closeForm(); });
   this.form = { definition: form, parts: parts };
   this.v.lead.replaceChildren(parts.node);
-  this.v.composer.hidden = Boolean(form.prechat) || this.state === "closed";  // the pre-chat form comes first
+  this.v.panel.classList.add("form-open");
+  this.v.composer.hidden = true;  // the form takes its place until it is sent (or, but for the pre-chat one, cancelled)
   this.showChips([]);
+  this.scrollDown();  // the strip of conversation left above the form shows its latest message
   if (!this.v.panel.hidden) parts.first.focus();
 };
 
 Widget.prototype.closeForm = function () {
   this.form = null;
   this.v.lead.replaceChildren();
+  this.v.panel.classList.remove("form-open");
   this.v.composer.hidden = this.state === "closed";
   if (!this.v.composer.hidden) this.v.input.focus();
 };
