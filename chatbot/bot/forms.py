@@ -238,10 +238,10 @@ def _max_length(file: FileCheck, fields: dict[str, Pair], kind: str | None, wher
     node = fields["max_length"][1]
     if kind != "text":
         file.fail(fields["max_length"][0], f"'max_length' {where} is for text fields only")
-    elif node.tag != _INT or not 1 <= int(node.value) <= TEXT_LIMIT:
+    elif node.tag != _INT or not 1 <= (length := int(yaml.safe_load(node.value))) <= TEXT_LIMIT:
         file.fail(node, f"'max_length' {where} must be a whole number from 1 to {TEXT_LIMIT}, found {describe(node)}")
     else:
-        return int(node.value)
+        return length
     return TEXT_MAX
 
 
