@@ -25,6 +25,7 @@ from tests.processes import create_database, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ROOT / "intents"
+FORMS = ROOT / "forms"
 WAIT = 5.0
 
 
@@ -58,6 +59,7 @@ def settings(tmp_path: Path) -> Settings:
         port=0,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
         intents_dir=INTENTS,
+        forms_dir=FORMS,
         transcripts_dir=tmp_path / "transcripts",
         admin_token="test-admin-token",
         max_connections_per_ip=1000,

@@ -32,6 +32,7 @@ from tests.test_browser import (
     chromium,
     open_widget,
     say,
+    shot,
     sign_in,
 )
 
@@ -283,3 +284,90 @@ async def test_widget_is_usable_narrow_and_zoomed(server: Server, browser: Sessi
     await expect(page.locator(".msg-bot .text")).to_have_text([bot_reply(server, HEAT_EN, "en").text])
     await expect(page.locator(".msg-bot")).to_be_in_viewport()
     await assert_accessible(page, f"widget at {width}x{height}")
+
+
+# -- a form the bot offers, by keyboard alone ---------------------------------------------
+
+
+async def test_widget_form_by_keyboard_with_errors_announced(server: Server, browser: Session) -> None:
+    page = await browser.page()
+    await open_widget(page, server.url + "/")
+    await page.keyboard.type("How do I request an MRI review?")
+    await page.keyboard.press("Enter")
+    offer = page.get_by_role("button", name="Would you like us to review your MRI?")
+    await tab_to(page, offer, backwards=True)
+    await page.keyboard.press("Enter")
+    name = page.get_by_role("textbox", name="Your name (required)")
+    await expect(name).to_be_focused()
+    await assert_accessible(page, "widget form")
+
+    email = page.get_by_role("textbox", name="Email (required)")
+    await tab_to(page, email)
+    await page.keyboard.type("not an email")
+    await tab_to(page, page.get_by_role("button", name="Send", exact=True).first)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("alert").filter(has_text="fields need")).to_have_text(
+        "3 fields need your attention.")
+    await expect(name).to_be_focused()  # the first refused field
+    await expect(name).to_have_attribute("aria-invalid", "true")
+    await expect(name).to_have_accessible_description("Your name: this field is required.")
+    await expect(email).to_have_accessible_description(re.compile("enter an email address"))
+    await shot(page, "widget-form-errors-desktop.png")
+    await assert_accessible(page, "widget form with errors")
+
+    await page.keyboard.type("Ana Ruiz")
+    await tab_to(page, email)
+    await page.keyboard.press("ControlOrMeta+a")
+    await page.keyboard.type("ana@example.org")
+    consent = page.get_by_role("checkbox", name=re.compile("^I agree that the clinic keeps these details"))
+    await tab_to(page, consent)
+    await page.keyboard.press("Space")
+    await tab_to(page, page.get_by_role("button", name="Send", exact=True).first)
+    await page.keyboard.press("Enter")
+
+    await expect(page.locator(".lead-form")).to_have_count(0)
+    await expect(page.locator(".msg-system .text").last).to_have_text(
+        re.compile("We have received your information for an MRI review"))
+    await expect(page.locator("#chat-input")).to_be_focused()
+    conversation = (await server.app[STORE].conversations())[0]
+    [lead] = await server.app[STORE].leads_of(conversation.id)
+    assert lead.values == {"name": "Ana Ruiz", "email": "ana@example.org"} and lead.form_id == "mri_review"
+
+
+async def test_console_shows_the_forms_a_visitor_sends(server: Server, browser: Session, representatives,
+                                                      visitors) -> None:
+    rep = await representatives(server, "Maria", connect=False)
+    console = await browser.page()
+    await sign_in(console, server, rep.token)
+    visitor = await visitors(server.url)
+    await visitor.say(UNKNOWN)
+    await console.locator("#queue li").get_by_role("button", name=re.compile("^Take")).click()
+    await expect(console.get_by_label("Your reply")).to_be_visible()
+    values = {"name": "Ana Ruiz", "phone": "555 010 2030", "best_time": "evening"}
+    assert (await visitor.call("form_submit", {"form_id": "callback", "values": values, "consent": True}))["ok"]
+    leads = console.locator(".leads > li")
+    await expect(leads).to_have_count(1)
+    await expect(leads.locator("ul li")).to_have_text(["name: Ana Ruiz", "phone: 555 010 2030", "best_time: evening"])
+    await expect(leads.locator(".meta")).to_have_text(re.compile("^Agreed to: I agree that the clinic keeps my name"))
+    await shot(console, "console-lead-desktop.png")
+    await assert_accessible(console, "console with a lead")
+
+
+async def test_widget_prechat_form_comes_first_then_the_composer(make_server, browser: Session) -> None:
+    server = await make_server(prechat_form="callback")
+    page = await browser.page()
+    await page.goto(server.url + "/?lang=es")
+    await page.get_by_role("button", name="Chatee con nosotros").click()
+    name = page.get_by_role("textbox", name="Su nombre (obligatorio)")
+    await expect(name).to_be_focused()
+    await expect(page.locator("#chat-input")).to_be_hidden()
+    await expect(page.locator(".lead-form").get_by_role("button", name="Cancelar")).to_have_count(0)
+    await assert_accessible(page, "widget pre-chat form")
+    await page.keyboard.type("Ana Ruiz")
+    await tab_to(page, page.get_by_role("textbox", name="Teléfono (obligatorio)"))
+    await page.keyboard.type("555 010 2030")
+    await tab_to(page, page.get_by_role("checkbox", name=re.compile("^Acepto")))
+    await page.keyboard.press("Space")
+    await page.keyboard.press("Enter")  # Enter in a form field sends the form
+    await expect(page.locator("#chat-input")).to_be_focused()
+    await expect(page.locator(".msg-system .text").last).to_have_text(re.compile("^Gracias. Tenemos su solicitud"))

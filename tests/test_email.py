@@ -23,6 +23,7 @@ from chatbot.shared.config import Settings
 from chatbot.web.app import STORE
 from tests.pgcluster import free_port
 from tests.receiver import Receiver
+from tests.test_forms import GOOD, MRI_EN
 
 USER, PASSWORD = "clinic", "s3cret-pass"
 TO = "desk@clinic.example"
@@ -186,5 +187,32 @@ async def test_one_event_goes_out_as_a_signed_webhook_and_an_email(make_server, 
         assert message["X-Chatbot-Delivery"] == left[0].headers["X-Chatbot-Delivery"] == left[0].event["id"]
         assert left[0].event["data"]["contact"]["email"] == "ana@example.com" and "Email: ana@example.com" in \
             body_of(message)
+    finally:
+        await receiver.stop()
+
+
+async def test_an_mri_review_request_arrives_as_a_signed_webhook_and_an_email(make_server, visitors, mailbox) -> None:
+    """The visitor asks, is offered the form, sends it: one ``lead.created`` event, to the receiver signed and to the
+    desk's mailbox with the contact fields and the link, but not the free-text note."""
+    box, port = mailbox
+    receiver = await Receiver("hook-secret").start()
+    try:
+        server = await make_server(**email_settings(port, webhook_url=(receiver.url("/ok"),),
+                                                    webhook_secret="hook-secret", webhook_allow_private=True))
+        visitor = await visitors(server.url, page="https://clinic.example/contact.html")
+        assert (await visitor.ask(MRI_EN))["form_offer"]["id"] == "mri_review"
+        assert (await visitor.call("form_open", {"form_id": "mri_review"}))["ok"]
+        sent = {**GOOD, "note": "my MRI shows a herniated disc at C6"}
+        assert (await visitor.call("form_submit", {"form_id": "mri_review", "values": sent, "consent": True}))["ok"]
+        hooks = await receiver.wait_for(2)  # conversation.started, then lead.created
+        [lead] = [r for r in hooks if r.event["type"] == "lead.created"]
+        assert lead.signed and lead.event["data"]["values"] == sent and lead.event["data"]["form"] == "mri_review"
+        assert lead.event["data"]["consent_text"].startswith("I agree that the clinic keeps these details")
+        [message] = await box.wait(1)
+        text = body_of(message)
+        assert message["Subject"] == "New request on the chat"
+        assert message["X-Chatbot-Delivery"] == lead.event["id"]
+        assert "Form: mri_review" in text and "Name: Ana Ruiz" in text and f"Email: {GOOD['email']}" in text
+        assert "herniated" not in text and visitor.conversation["id"] in text
     finally:
         await receiver.stop()

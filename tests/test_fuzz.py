@@ -38,10 +38,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-TABLES = ("conversations", "messages", "state_changes", "agents")
+TABLES = ("conversations", "messages", "state_changes", "agents", "leads")
 STATES = ("bot", "queued", "agent", "closed")
 TARGETS = 4  # conversations the representative may act on, besides the fuzzing visitor's own
-CHAT_EVENTS = ("message", "typing", "close", "contact", "rate")
+CHAT_EVENTS = ("message", "typing", "close", "contact", "rate", "form_open", "form_submit")
 AGENT_EVENTS = ("conversations", "watch", "unwatch", "take", "message", "release", "close", "typing", "handback",
                 "accept", "decline")
 
@@ -92,8 +92,17 @@ contact_fields = {
     "email": st.one_of(st.emails().filter(lambda e: len(e) <= 254), strings),
     "phone": st.one_of(st.from_regex(r"\+?[0-9]{5,15}", fullmatch=True), strings),
 }
+form_ids = st.one_of(st.sampled_from(["mri_review", "callback", "seminar", "info_packet", "nope"]), strings)
+form_values = st.one_of(
+    st.fixed_dictionaries({"name": texts, "phone": contact_fields["phone"]},
+                          optional={"best_time": st.one_of(st.sampled_from(["morning", "noon"]), junk),
+                                    "note": texts}),
+    st.dictionaries(short_text, junk, max_size=4))
 PAYLOADS = {
     "/chat": {
+        "form_open": fields(("form_id",), form_id=form_ids),
+        "form_submit": fields(("form_id", "values", "consent"), form_id=form_ids, values=form_values,
+                              consent=st.one_of(st.just(True), junk)),
         "message": fields(("text",), text=texts, client_id=texts),
         "typing": fields(("typing",), typing=flag),
         "close": fields(),
@@ -153,7 +162,9 @@ def contact_errors(body: dict[str, Any]) -> Expected:
 
 
 MAY = {"/chat": {"message": {"rate_limited", "closed"}, "typing": set(), "close": {"closed"},
-                 "rate": {"not_closed", "no_agent", "already_rated"}},
+                 "rate": {"not_closed", "no_agent", "already_rated"}, "form_open": {"not_found"},
+                 # whether the values fit the form's fields is the server's to say, field by field (test_forms.py)
+                 "form_submit": {"bad_request", "not_found", "rate_limited", "closed"}},
        "/agent": {"conversations": set(), "watch": {"not_found"}, "unwatch": set(),
                   "take": {"not_found", "taken", "closed", "at_capacity"}, "accept": {"routing_off"},
                   "decline": {"routing_off"}}}
@@ -179,6 +190,11 @@ def shape_errors(namespace: str, event: str, data: Any) -> set[str]:
         errors.add("bad_request")
     if event == "message":
         errors |= text_errors(body) | (set() if optional_text(body, "client_id", 64) else {"bad_request"})
+    if event.startswith("form_") and not (isinstance(body.get("form_id"), str)
+                                          and re.fullmatch(r"[a-z0-9_]{1,64}", body["form_id"])):
+        errors.add("bad_request")
+    if event == "form_submit" and set(body) - {"form_id", "values", "consent"}:
+        errors.add("bad_request")
     if event == "typing" and not isinstance(body.get("typing"), bool):
         errors.add("bad_request")
     if event == "rate":

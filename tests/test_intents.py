@@ -161,7 +161,7 @@ def test_unknown_top_level_and_language_keys():
         at("unknown_keys", "unknown_keys.yaml", 5,
            "unknown key 'quick_reply' in 'en' (expected: examples, answer, quick_replies, synonyms)"),
         at("unknown_keys", "unknown_keys.yaml", 9,
-           "unknown key 'fr' at the top level (expected: id, action, source, en, es)"),
+           "unknown key 'fr' at the top level (expected: id, action, form, source, en, es)"),
     ]  # fmt: skip
 
 

@@ -1,5 +1,5 @@
-"""The admins' commands: ``intents check|try|eval|reload``, ``unanswered``, ``transcripts export|purge``,
-``conversations delete``.
+"""The admins' commands: ``intents check|try|eval|reload`` (check and reload cover the forms too), ``unanswered``,
+``transcripts export|purge``, ``conversations delete``.
 
 ``check``, ``try`` and ``eval`` read the intent folder directly; ``reload`` asks the
 running server (``POST /admin/intents/reload``); the rest read or erase the
@@ -28,6 +28,8 @@ import aiohttp
 
 from chatbot.admin import content, reports, unanswered
 from chatbot.bot.answers import Bot
+from chatbot.bot.forms import check_directory as forms_check
+from chatbot.bot.forms import references
 from chatbot.bot.intents import IntentError, check_directory, load_intents
 from chatbot.bot.matcher import DEFAULT_THRESHOLD
 from chatbot.bot.matcher.encoder import encoder_for
@@ -56,16 +58,19 @@ def _duration(text: str) -> timedelta:
 
 def _check(args: argparse.Namespace) -> int:
     """Every problem as ``file:line: message``; the overlap check's findings are warnings."""
-    directory = args.directory or config.load(args).intents_dir
+    settings = config.load(args)
+    directory = args.directory or settings.intents_dir
     intents, problems = check_directory(directory)
+    forms, form_problems = forms_check(settings.forms_dir)
+    problems = sorted(problems + form_problems + references(intents, forms), key=lambda p: (p.path, p.line))
     for problem in problems:
         print(problem)
     warnings = closer_elsewhere(intents)
     for warning in warnings:
         print(f"{warning} (warning)")
     errors, stale = content.check_grounding(intents, args.content) if args.content else (0, 0)
-    print(f"{directory}: {len(intents)} intents, {len(problems) + errors} error(s), {len(warnings) + stale} warning(s)",
-          file=sys.stderr)
+    print(f"{directory}: {len(intents)} intents, {len(problems) + errors} error(s), "
+          f"{len(warnings) + stale} warning(s); {settings.forms_dir}: {len(forms)} forms", file=sys.stderr)
     return 1 if problems or errors or (args.strict and (warnings or stale)) else 0
 
 
@@ -258,6 +263,7 @@ def _register_intents(commands: argparse._SubParsersAction) -> None:  # type: ig
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
     check.add_argument("--content", type=Path, metavar="DIR",
                        help="also check every answer sentence against its source in this snapshot folder")
+    config.add_setting(check, "forms_dir")
     check.set_defaults(func=_check)
     trial = actions.add_parser("try", help="what the bot would do with a message")
     trial.add_argument("text")

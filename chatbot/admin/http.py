@@ -177,7 +177,7 @@ def _since(query: Mapping[str, str], default: str = "7d") -> datetime:
         raise BadParameter(f"since: {exc}") from None
 
 
-def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def int_param(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
@@ -186,7 +186,7 @@ def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int)
     return int(raw)
 
 
-def _moment(query: Mapping[str, str], name: str) -> datetime | None:
+def moment_param(query: Mapping[str, str], name: str) -> datetime | None:
     """An ISO 8601 date or date-time; without a zone it is UTC."""
     raw = query.get(name)
     if raw is None:
@@ -206,7 +206,7 @@ def _search(query: Mapping[str, str]) -> Search:
         raise BadParameter(f"reason: expected a reason such as low_confidence or closed_by_visitor, got {reason!r}")
     if text is not None and (not 0 < len(text.strip()) <= MAX_QUERY or "\x00" in text):
         raise BadParameter(f"q: expected 1 to {MAX_QUERY} characters of text")
-    created_from, created_to = _moment(query, "from"), _moment(query, "to")
+    created_from, created_to = moment_param(query, "from"), moment_param(query, "to")
     if created_from and created_to and created_from > created_to:
         raise BadParameter("from: must not be after 'to'")
     return Search(
@@ -246,7 +246,7 @@ async def reload_intents(request: web.Request) -> web.Response:
 
 async def unanswered_report(request: web.Request) -> web.Response:
     since = _since(request.query)
-    limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
+    limit = int_param(request.query, "limit", 50, 1, MAX_LIMIT)
     found = await request.config_dict[STORE].unanswered(since)
     await audit(request, "unanswered_read", f"since {iso(since)}")
     groups = await asyncio.to_thread(unanswered.group, found)
@@ -313,8 +313,8 @@ async def _trade_off(admin: web.Application) -> AsyncIterator[None]:
 
 async def list_conversations(request: web.Request) -> web.Response:
     criteria = _search(request.query)
-    limit = _int(request.query, "limit", 50, 1, MAX_LIMIT)
-    offset = _int(request.query, "offset", 0, 0, 10**9)
+    limit = int_param(request.query, "limit", 50, 1, MAX_LIMIT)
+    offset = int_param(request.query, "offset", 0, 0, 10**9)
     page = await request.config_dict[STORE].search(criteria, limit, offset)
     await audit(request, "conversations_searched", request.query_string[:300] or None)
     return web.json_response({**reports.page_json(page), "limit": limit, "offset": offset})
@@ -374,7 +374,7 @@ async def audit_trail(request: web.Request) -> web.Response:
     user = request.query.get("user")
     if user is not None and not 0 < len(user) <= 254:
         raise BadParameter("user: expected an email address or admin-token")
-    limit = _int(request.query, "limit", 100, 1, MAX_LIMIT)
+    limit = int_param(request.query, "limit", 100, 1, MAX_LIMIT)
     rows = await request.config_dict[STORE].audit_rows(since, user.strip().lower() if user else None, limit)
     await audit(request, "audit_read", request.query_string[:300] or None)
     return web.json_response({"since": iso(since), "rows": [audit_json(row) for row in rows]})
@@ -402,7 +402,7 @@ def add_routes(app: web.Application) -> None:
     settings = app[SETTINGS]
     admin = web.Application(middlewares=[_guard])
     reloader = Reloader(app[SERVICE], settings.intents_dir, settings.threshold, app[METRICS],
-                        encoder_for(settings.sentence_encoder))
+                        encoder_for(settings.sentence_encoder), settings.forms_dir)
     admin[RELOADER] = reloader
     channel = app[CLUSTER].channel("intent-reloads")
     if channel is not None:

@@ -1,4 +1,5 @@
-"""The admin API's OpenAPI 3.1 document, served at ``/admin/openapi.json`` (no token needed to read it).
+"""The OpenAPI 3.1 document of the admin API and the REST API (``/api/v1/``), served at ``/admin/openapi.json``
+(no token needed to read it).
 
 Built in code rather than shipped as a JSON file so the shared pieces (the
 error shape, the ``since`` parameter) are written once; ``tests/test_admin.py``
@@ -220,9 +221,11 @@ _SCHEMAS: dict[str, Any] = {
     "Conversation": {
         "type": _OBJ,
         "additionalProperties": True,
-        "description": "The summary, plus every message (the protocol's Message) and every change of state",
+        "description": "The summary, plus every message (the protocol's Message), every change of state and the "
+                       "forms the visitor sent (Lead)",
         "properties": {
             "messages": {"type": "array", "items": {"type": _OBJ}},
+            "leads": {"type": "array", "items": _ref("Lead")},
             "state_changes": {
                 "type": "array",
                 "items": {
@@ -388,6 +391,91 @@ def _paths() -> dict[str, Any]:
     }
 
 
+_API_ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/BadApiKey"},
+    "429": {"$ref": "#/components/responses/TooManyFailures"},
+    "503": {"$ref": "#/components/responses/Unavailable"},
+}
+_API_PERIOD = [
+    _param("from", "Created at or after (ISO 8601 date or date-time, UTC if no zone).",
+           {"type": "string", "format": "date-time"}),
+    _param("to", "Created before.", {"type": "string", "format": "date-time"}),
+    _param("cursor", "The next_cursor of the previous page, unchanged (absent: the first, newest page).",
+           {"type": "string"}),
+    _param("limit", "Items per page.", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+]
+_API_SCHEMAS: dict[str, Any] = {
+    "Message": {
+        "type": _OBJ,
+        "description": "A chat message as the protocol sends it (docs/protocol.md).",
+        "properties": {
+            "id": {"type": "string"}, "sender": {"type": "string", "enum": ["visitor", "bot", "agent", "system"]},
+            "text": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+            "intent": {"type": ["string", "null"]}, "confidence": {"type": ["number", "null"]},
+            "urgent": {"type": "boolean"}, "form_offer": {"type": ["object", "null"]},
+        },
+    },
+    "ApiConversation": {
+        "type": _OBJ,
+        "description": "A ConversationSummary without last_message, with closed_at, rating and every message.",
+        "properties": {
+            "id": {"type": "string"}, "state": {"type": "string", "enum": list(STATES)},
+            "reason": {"type": ["string", "null"]}, "lang": {"type": "string"}, "page": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+            "rating": {"type": ["integer", "null"]}, "contact": {"type": ["object", "null"]},
+            "messages": {"type": "array", "items": _ref("Message")},
+        },
+    },
+    "Lead": {
+        "type": _OBJ,
+        "description": "A form a visitor sent in the chat (forms/*.yaml), with the consent text they agreed to.",
+        "properties": {
+            "id": {"type": "string"}, "conversation_id": {"type": "string"}, "form_id": {"type": "string"},
+            "values": {"type": _OBJ, "description": "field name: value (text, or true/false for a checkbox)"},
+            "consent_text": {"type": "string"}, "lang": {"type": "string", "enum": ["en", "es"]},
+            "page": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Contact": {
+        "type": _OBJ,
+        "description": "Contact details a visitor left in a conversation (the form shown when nobody is online).",
+        "properties": {
+            "conversation_id": {"type": "string"}, "name": {"type": "string"},
+            "email": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]}, "lang": {"type": "string"},
+            "page": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+}
+
+
+def _api_list(summary: str, item: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    page = {"type": _OBJ, "properties": {"data": {"type": "array", "items": _ref(item)},
+                                         "next_cursor": {"type": ["string", "null"]}}}
+    return {"get": {"summary": summary, "security": [{"apiKey": []}], "parameters": parameters,
+                    "responses": {"200": _json(page, "A page, newest first"), **_API_ERRORS}}}
+
+
+def _api_paths() -> dict[str, Any]:
+    """The REST API (chatbot/admin/api.py, docs/api.md): an API key, not the admin token."""
+    handoff = _param("reason", "Only conversations handed to people for this reason (at any time).",
+                     {"type": "string", "example": "urgent"})
+    state = _param("state", "Only conversations in this state.", {"type": "string", "enum": list(STATES)})
+    form = _param("form", "Only leads of this form.", {"type": "string", "example": "mri_review"})
+    one = {"get": {"summary": "One conversation with its messages", "security": [{"apiKey": []}],
+                   "parameters": [_param("id", "The conversation's id.", {"type": "string"}, where="path")],
+                   "responses": {"200": _json(_ref("ApiConversation"), "The conversation"), **_API_ERRORS,
+                                 "404": {"$ref": "#/components/responses/NotFound"}}}}
+    return {
+        "/api/v1/conversations": _api_list("Conversations with their messages", "ApiConversation",
+                                           [state, handoff, *_API_PERIOD]),
+        "/api/v1/conversations/{id}": one,
+        "/api/v1/leads": _api_list("Leads: forms visitors sent", "Lead", [form, *_API_PERIOD]),
+        "/api/v1/contacts": _api_list("Contact details visitors left", "Contact", _API_PERIOD),
+    }
+
+
 def _dashboard_page() -> dict[str, Any]:
     """The dashboard page and its files: no token needed to load them, the page asks for it (docs/admin.md)."""
     files = {
@@ -410,19 +498,24 @@ def document() -> dict[str, Any]:
             "title": "Chatbot admin API",
             "version": "1",
             "description": "Tune the bot and read its conversations. Send `Authorization: Bearer "
-            "<CHATBOT_ADMIN_TOKEN>`; with no token configured every endpoint answers 403. "
+            "<CHATBOT_ADMIN_TOKEN>`; with no token configured every endpoint answers 403. The REST API under "
+            "/api/v1/ takes an API key instead (`chatbot apikeys add NAME`, docs/api.md). "
             'Errors are `{"error": {"code", "message"}}`. See docs/admin.md.',
         },
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **_api_paths()},
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "An API key from `chatbot apikeys add NAME`"}},
+            "schemas": {**_SCHEMAS, **_API_SCHEMAS},
             "responses": {
                 "BadRequest": _response("A query parameter is not usable; the message says which and why"),
                 "Unauthorized": _response("Missing or wrong admin token (with WWW-Authenticate: Bearer)"),
                 "Disabled": _response("The admin API is off: CHATBOT_ADMIN_TOKEN is not set"),
                 "NotFound": _response("No conversation with that id"),
+                "BadApiKey": _response("Missing, unknown or revoked API key (with WWW-Authenticate: Bearer)"),
+                "TooManyFailures": _response("Too many failed attempts from this address; wait a minute"),
                 "Unavailable": _response("The database did not answer"),
             },
         },

@@ -1,4 +1,4 @@
-"""Hot reload of the intent files: validate the new set, then swap the whole bot in one assignment.
+"""Hot reload of the intent and form files: validate the new set, then swap the whole bot in one assignment.
 
 The new ``Bot`` is built off the event loop (loading and indexing take a
 moment) from files that passed every check; only then does it replace the
@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatbot.bot.answers import Bot
-from chatbot.bot.intents import IntentError, Problem, load_intents
+from chatbot.bot.forms import load_forms
+from chatbot.bot.intents import IntentError, load_intents
 from chatbot.bot.matcher.encoder import SentenceEncoder
+from chatbot.bot.yamlcheck import Problem
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.metrics import Metrics
 
@@ -43,17 +45,21 @@ class Reloader:
 
     def __init__(
         self, service: ConversationService, directory: Path, threshold: float | None, metrics: Metrics,
-        encoder: SentenceEncoder | None = None,
+        encoder: SentenceEncoder | None = None, forms_dir: Path | None = None,
     ) -> None:
         self.service = service
         self.directory = directory
+        self.forms_dir = forms_dir
         self.threshold = threshold
         self.metrics = metrics
         self.encoder = encoder
         self._lock = asyncio.Lock()
 
     def _build(self) -> Bot:
-        return Bot(load_intents(self.directory), self.threshold, self.encoder)
+        """The intents and their forms, checked together: a broken form refuses the reload like a broken intent."""
+        intents = load_intents(self.directory)
+        forms = load_forms(self.forms_dir, intents) if self.forms_dir is not None else {}
+        return Bot(intents, self.threshold, self.encoder, forms)
 
     async def reload(self) -> Reloaded:
         """Validate and swap; the running bot stays as it was unless every file is valid."""

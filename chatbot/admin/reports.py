@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatbot.chat.lifecycle import Reason, State
-from chatbot.chat.protocol import iso, message_json, summary_json
+from chatbot.chat.protocol import iso, lead_json, message_json, summary_json
 from chatbot.shared.figures import percentile
 from chatbot.store import Store
 from chatbot.store.history import History, Page
@@ -66,7 +66,7 @@ def _summary(conversation: Conversation, last: Message | None) -> dict[str, Any]
 
 
 def history_json(history: History) -> dict[str, Any]:
-    """A conversation with its whole history and every change of state."""
+    """A conversation with its whole history, every change of state and its leads (forms the visitor sent)."""
     last = history.messages[-1] if history.messages else None
     return {
         **_summary(history.conversation, last),
@@ -77,6 +77,7 @@ def history_json(history: History) -> dict[str, Any]:
              "at": iso(c.created_at)}
             for c in history.changes
         ],
+        "leads": [lead_json(lead) for lead in history.leads],
     }
 
 

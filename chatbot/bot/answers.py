@@ -16,11 +16,12 @@ Tested in tests/test_understanding.py, tests/test_visitor_chat.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from chatbot.bot import redflags
+from chatbot.bot.forms import Form
 from chatbot.bot.intents import LANGUAGES, Intent
 from chatbot.bot.matcher import DEFAULT_THRESHOLD, Candidate, Matcher
 from chatbot.bot.matcher.encoder import ENCODER_LANGUAGES, SentenceEncoder
@@ -43,6 +44,7 @@ class Reply:
     handoff_reason: str | None = None
     candidates: tuple[Candidate, ...] = ()  # the top intents, for agent assist
     intents: tuple[str, ...] = ()  # every intent answered, when one reply answers two questions
+    form_offer: dict[str, str] | None = None  # {"id", "label"}: the answered intent's form, offered as a button
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,11 @@ class Bot:
     """Intents plus one matcher per language; immutable, so a reload swaps the whole object."""
 
     def __init__(self, intents: Sequence[Intent], threshold: float | None = None,
-                 encoder: SentenceEncoder | None = None) -> None:
-        """``encoder``: the sentence encoder of the English matcher's second stage (None: the fast stage alone)."""
+                 encoder: SentenceEncoder | None = None, forms: Mapping[str, Form] | None = None) -> None:
+        """``encoder``: the sentence encoder of the English matcher's second stage (None: the fast stage alone);
+        ``forms``: the forms by id, which intents may offer (loaded and reloaded with them)."""
         self.intents = {intent.id: intent for intent in intents}
+        self.forms = dict(forms or {})
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         answerable = [intent for intent in intents if intent.answerable]
         outside = [intent for intent in intents if not intent.answerable]
@@ -209,7 +213,13 @@ class Bot:
             handoff_reason="requested" if intent.action == "handoff" else None,
             candidates=candidates,
             intents=tuple(c.intent for c in chosen) if len(chosen) > 1 else (),
+            form_offer=self._offer(intent, lang),
         )
+
+    def _offer(self, intent: Intent, lang: str) -> dict[str, str] | None:
+        """The form the intent offers, as the button under its answer ("Would you like us to review your MRI?")."""
+        form = self.forms.get(intent.form) if intent.form and intent.action is None else None
+        return {"id": form.id, "label": form.texts[lang].offer} if form else None
 
     def _counts(self, asked: Candidate, whole: tuple[Candidate, ...]) -> bool:
         """A question's intent counts, except the person intent when the whole message is about something else.

@@ -1,11 +1,8 @@
 """The intent files in ``intents/``: load them, and check them so that every problem points at a file and line.
 
 The files are edited by hand by clinic staff, so a mistake must be reported
-where it is, all at once, rather than as the first exception. The checks walk
-the YAML node tree (``yaml.compose``) instead of ``yaml.safe_load``'s Python
-values for three reasons: nodes carry their line; duplicate keys, which
-``safe_load`` silently drops, can be seen; and an unquoted ``no`` or ``123``
-(a boolean, a number) can be told apart from text.
+where it is, all at once, rather than as the first exception; the checks walk
+the YAML node tree (``chatbot.bot.yamlcheck`` says why).
 """
 
 from __future__ import annotations
@@ -19,6 +16,19 @@ from pathlib import Path
 import yaml
 
 from chatbot.bot.text import normalize
+from chatbot.bot.yamlcheck import (
+    NULL,
+    STR,
+    FileCheck,
+    Pair,
+    Problem,
+    blank,
+    compose,
+    describe,
+    keyed,
+    read_text,
+    required_text,
+)
 
 LANGUAGES: tuple[str, ...] = ("en", "es")
 ACTIONS: frozenset[str] = frozenset({"handoff", "out_of_scope"})
@@ -28,15 +38,12 @@ MIN_EXAMPLES = 3
 SUFFIXES = (".yaml", ".yml")
 
 _ID = re.compile(r"[a-z0-9_]+")
-_TOP_KEYS = ("id", "action", "source", *LANGUAGES)
+_TOP_KEYS = ("id", "action", "form", "source", *LANGUAGES)
 NO_SOURCE = "none"
 """``source: none``: the intent is about the bot itself (greeting, thanks...), not about the clinic's pages."""
 _SOURCE_REF = re.compile(r"[^\s#]+#[^\s#]+")
 _SOURCE_HASH = re.compile(r"[0-9a-f]{6,64}")
 _LANG_KEYS = ("examples", "answer", "quick_replies", "synonyms")
-_STR = "tag:yaml.org,2002:str"
-_NULL = "tag:yaml.org,2002:null"
-_Field = tuple[yaml.Node, yaml.Node]  # (key node, value node)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,9 @@ class Intent:
     path: str
     sources: tuple[Source, ...] | None = None
     """``source:``: None when the file has none, () for ``source: none`` (checked by chatbot.content.grounding)."""
+    form: str | None = None
+    """``form:``: the id of a form (``forms/``) the bot offers after this intent's answer."""
+    form_line: int = 1
 
     @property
     def answerable(self) -> bool:
@@ -77,16 +87,12 @@ class Intent:
         return self.action != OUT_OF_SCOPE
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in an intent file; ``line`` is 1-based (1 for a whole file or a directory)."""
+@dataclass
+class _File(FileCheck):
+    """One intent file being checked, with what the cross-file checks need from it."""
 
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+    examples: list[tuple[str, str, int]] = field(default_factory=list)  # (lang, text, line)
+    variants: list[tuple[str, str, str, int]] = field(default_factory=list)  # (lang, variant, term, line)
 
 
 class IntentError(Exception):
@@ -97,124 +103,28 @@ class IntentError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-@dataclass
-class _File:
-    """One file being checked: its problems so far, and what the cross-file checks need from it."""
-
-    path: str
-    problems: list[Problem] = field(default_factory=list)
-    id: str | None = None
-    id_line: int = 1
-    examples: list[tuple[str, str, int]] = field(default_factory=list)  # (lang, text, line)
-    variants: list[tuple[str, str, str, int]] = field(default_factory=list)  # (lang, variant, term, line)
-
-    def fail(self, at: int | yaml.Node, message: str) -> None:
-        """Record a problem at a line number, or at the line where a YAML node starts."""
-        line = at.start_mark.line + 1 if isinstance(at, yaml.Node) else at
-        self.problems.append(Problem(self.path, line, message))
-
-
-_SCALAR_KINDS = {"bool": "a yes/no value", "int": "a number", "float": "a number", "timestamp": "a date"}
-
-
-def _kind(node: yaml.Node) -> str:
-    """How a node reads to an admin: "a list", "a number ('42')", "nothing"..."""
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if node.tag in (_NULL, _STR):
-        return "nothing" if node.tag == _NULL else "text"
-    name = node.tag.rsplit(":", 1)[-1]
-    return f"{_SCALAR_KINDS.get(name, 'a value of type ' + name)} ({node.value!r})"
-
-
-def _blank(node: yaml.Node) -> bool:
-    """An empty value: ``key:`` with nothing after it, or only spaces."""
-    return isinstance(node, yaml.ScalarNode) and node.tag in (_STR, _NULL) and not node.value.strip()
-
-
 # -- reading ----------------------------------------------------------------------------------------
-
-
-def _read(file: _File) -> str | None:
-    """The file's text, or None with the problem recorded (unreadable, not UTF-8)."""
-    try:
-        raw = Path(file.path).read_bytes()
-    except OSError as exc:
-        file.fail(1, f"cannot read the file: {exc.strerror or exc}")
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        file.fail(raw.count(b"\n", 0, exc.start) + 1, "cannot read the file: it is not UTF-8 text")
-        return None
-
-
-def _compose(file: _File, text: str) -> yaml.Node | None:
-    """The YAML node tree, or None with the problem recorded at the line where the parser stopped."""
-    try:
-        return yaml.compose(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        context = f" ({exc.context} on line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
-        file.fail(mark.line + 1 if mark else 1, f"invalid YAML: {exc.problem}{context}")
-    except yaml.YAMLError as exc:  # a reader error: a character YAML does not allow
-        position = getattr(exc, "position", 0)
-        file.fail(text.count("\n", 0, position) + 1, f"invalid YAML: {exc}")
-    except RecursionError:  # PyYAML's composer recurses once per nesting level
-        file.fail(1, "invalid YAML: nested too deeply")
-    return None
 
 
 # -- one file ---------------------------------------------------------------------------------------
 
 
-def _fields(file: _File, node: yaml.MappingNode, allowed: tuple[str, ...], where: str) -> dict[str, _Field]:
-    """``{key: (key node, value node)}``, reporting keys that are unknown or repeated."""
-    found: dict[str, _Field] = {}
-    for key, value in node.value:
-        name = key.value if isinstance(key, yaml.ScalarNode) else None
-        if name not in allowed:
-            shown = repr(name) if name is not None else _kind(key)
-            file.fail(key, f"unknown key {shown} {where} (expected: {', '.join(allowed)})")
-        elif name in found:
-            file.fail(key, f"duplicate key {name!r} {where} (first on line {found[name][0].start_mark.line + 1})")
-        else:
-            found[name] = (key, value)
-    return found
-
-
-def _text(file: _File, fields: dict[str, _Field], name: str, where: str) -> str | None:
-    """A required, non-empty text field; None (and a problem) when it is missing, empty or not text."""
-    if name not in fields:
-        return None
-    key, value = fields[name]
-    if _blank(value):
-        file.fail(key, f"empty required field {name!r} {where}")
-        return None
-    if not isinstance(value, yaml.ScalarNode) or value.tag != _STR:
-        file.fail(value, f"{name!r} {where} must be text, found {_kind(value)}")
-        return None
-    return str(value.value).strip()
-
-
-def _strings(file: _File, fields: dict[str, _Field], name: str, where: str) -> list[tuple[str, int]] | None:
+def _strings(file: _File, fields: dict[str, Pair], name: str, where: str) -> list[tuple[str, int]] | None:
     """A list of texts with their lines (``[]`` when absent or empty); None when it is not a list.
 
     Items that are not text, or have no words, are reported and left out.
     """
-    if name not in fields or fields[name][1].tag == _NULL:
+    if name not in fields or fields[name][1].tag == NULL:
         return []
     value = fields[name][1]
     if not isinstance(value, yaml.SequenceNode):
-        file.fail(value, f"{name!r} {where} must be a list, found {_kind(value)}")
+        file.fail(value, f"{name!r} {where} must be a list, found {describe(value)}")
         return None
     items = []
     for item in value.value:
-        if not isinstance(item, yaml.ScalarNode) or item.tag != _STR:
+        if not isinstance(item, yaml.ScalarNode) or item.tag != STR:
             hint = " (put it in quotes)" if isinstance(item, yaml.ScalarNode) else ""
-            file.fail(item, f"an item of {name!r} {where} is not text, found {_kind(item)}{hint}")
+            file.fail(item, f"an item of {name!r} {where} is not text, found {describe(item)}{hint}")
         elif not normalize(item.value):
             file.fail(item, f"an item of {name!r} {where} has no words: {item.value!r}")
         else:
@@ -226,11 +136,11 @@ def _localized(file: _File, lang: str, key: yaml.Node, node: yaml.Node) -> Local
     """One language block (``en:``/``es:``), or None when anything in it is wrong."""
     where = f"in {lang!r}"
     if not isinstance(node, yaml.MappingNode):
-        at = key if node.tag == _NULL else node
-        file.fail(at, f"{lang!r} must be a mapping with examples and answer, found {_kind(node)}")
+        at = key if node.tag == NULL else node
+        file.fail(at, f"{lang!r} must be a mapping with examples and answer, found {describe(node)}")
         return None
     before = len(file.problems)
-    fields = _fields(file, node, _LANG_KEYS, where)
+    fields = keyed(file, node, _LANG_KEYS, where)
     for name in ("examples", "answer"):
         if name not in fields:
             file.fail(key, f"missing required field {name!r} {where}")
@@ -241,7 +151,7 @@ def _localized(file: _File, lang: str, key: yaml.Node, node: yaml.Node) -> Local
         count = len(items.value) if isinstance(items, yaml.SequenceNode) else 0  # bad items are reported already
         if count < MIN_EXAMPLES:
             file.fail(key_node, f"{count} example(s) {where}: at least {MIN_EXAMPLES} are needed (10+ match better)")
-    answer = _text(file, fields, "answer", where)
+    answer = required_text(file, fields, "answer", where)
     replies = _strings(file, fields, "quick_replies", where)
     synonyms = _synonyms(file, lang, fields, [t for t, _ in examples or []])
     if len(file.problems) > before or examples is None or answer is None or replies is None or synonyms is None:
@@ -249,7 +159,7 @@ def _localized(file: _File, lang: str, key: yaml.Node, node: yaml.Node) -> Local
     return Localized(tuple(t for t, _ in examples), answer, tuple(t for t, _ in replies), synonyms)
 
 
-def _synonyms(file: _File, lang: str, fields: dict[str, _Field], examples: list[str]
+def _synonyms(file: _File, lang: str, fields: dict[str, Pair], examples: list[str]
               ) -> dict[str, tuple[str, ...]] | None:
     """``synonyms:``, a mapping of term -> list of variants; None (and problems) when malformed.
 
@@ -258,18 +168,18 @@ def _synonyms(file: _File, lang: str, fields: dict[str, _Field], examples: list[
     its own term. Variants given twice are reported across files (``_clashing_variants``).
     """
     where = f"in {lang!r}"
-    if "synonyms" not in fields or fields["synonyms"][1].tag == _NULL:
+    if "synonyms" not in fields or fields["synonyms"][1].tag == NULL:
         return {}
     node = fields["synonyms"][1]
     if not isinstance(node, yaml.MappingNode):
-        file.fail(node, f"'synonyms' {where} must be a mapping of term: [variants], found {_kind(node)}")
+        file.fail(node, f"'synonyms' {where} must be a mapping of term: [variants], found {describe(node)}")
         return None
     before = len(file.problems)
     spoken = [f" {normalize(example)} " for example in examples]
     table: dict[str, tuple[str, ...]] = {}
     for key, value in node.value:
-        if not isinstance(key, yaml.ScalarNode) or key.tag != _STR or not normalize(key.value):
-            file.fail(key, f"a synonym term {where} must be text with at least one word, found {_kind(key)}")
+        if not isinstance(key, yaml.ScalarNode) or key.tag != STR or not normalize(key.value):
+            file.fail(key, f"a synonym term {where} must be text with at least one word, found {describe(key)}")
             continue
         term = key.value
         if not any(f" {normalize(term)} " in example for example in spoken):
@@ -287,40 +197,40 @@ def _synonyms(file: _File, lang: str, fields: dict[str, _Field], examples: list[
     return table if len(file.problems) == before else None
 
 
-def _sources(file: _File, fields: dict[str, _Field]) -> tuple[Source, ...] | None:
+def _sources(file: _File, fields: dict[str, Pair]) -> tuple[Source, ...] | None:
     """``source:``: ``none``, one ``URL#anchor``, or a mapping ``URL#anchor: hash`` (None when absent or wrong)."""
     if "source" not in fields:
         return None
     node = fields["source"][1]
-    if isinstance(node, yaml.ScalarNode) and node.tag == _STR and node.value.strip() == NO_SOURCE:
+    if isinstance(node, yaml.ScalarNode) and node.tag == STR and node.value.strip() == NO_SOURCE:
         return ()
-    if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+    if isinstance(node, yaml.ScalarNode) and node.tag == STR:
         pairs: list[tuple[yaml.Node, yaml.Node | None]] = [(node, None)]
     elif isinstance(node, yaml.MappingNode) and node.value:
         pairs = list(node.value)
     else:
-        file.fail(node, f"'source' must be URL#anchor, a mapping of URL#anchor: hash, or none; found {_kind(node)}")
+        file.fail(node, f"'source' must be URL#anchor, a mapping of URL#anchor: hash, or none; found {describe(node)}")
         return None
     sources = []
     for ref, digest in pairs:
         where = ref.start_mark.line + 1
         if not isinstance(ref, yaml.ScalarNode) or not _SOURCE_REF.fullmatch(ref.value.strip()):
             file.fail(ref, f"a source must be written URL#anchor (a page and a section), found {ref.value!r}"
-                      if isinstance(ref, yaml.ScalarNode) else f"a source must be URL#anchor, found {_kind(ref)}")
+                      if isinstance(ref, yaml.ScalarNode) else f"a source must be URL#anchor, found {describe(ref)}")
             continue
-        quoted = "" if digest is None or digest.tag == _NULL else str(digest.value).strip()
+        quoted = "" if digest is None or digest.tag == NULL else str(digest.value).strip()
         if digest is not None and not (isinstance(digest, yaml.ScalarNode) and _SOURCE_HASH.fullmatch(quoted)
-                                       or digest.tag == _NULL):
+                                       or digest.tag == NULL):
             file.fail(digest, f"the hash of source {ref.value!r} must be 6 to 64 hex digits, found {quoted!r}")
             continue
         sources.append(Source(ref.value.strip(), quoted, where))
     return tuple(sources)
 
 
-def _identity(file: _File, fields: dict[str, _Field]) -> tuple[str | None, str | None]:
+def _identity(file: _File, fields: dict[str, Pair]) -> tuple[str | None, str | None]:
     """The ``id`` (checked against the file name) and the ``action`` (checked against ``ACTIONS``)."""
     stem = Path(file.path).stem
-    ident = _text(file, fields, "id", "at the top level")
+    ident = required_text(file, fields, "id", "at the top level")
     if ident is not None:
         file.id, file.id_line = ident, fields["id"][0].start_mark.line + 1
         if not _ID.fullmatch(ident):
@@ -328,8 +238,8 @@ def _identity(file: _File, fields: dict[str, _Field]) -> tuple[str | None, str |
         elif ident != stem:
             file.fail(fields["id"][1], f"id {ident!r} does not match the file name (expected id: {stem})")
     action = None
-    if "action" in fields and not _blank(fields["action"][1]):  # optional: an empty one means none
-        action = _text(file, fields, "action", "at the top level")
+    if "action" in fields and not blank(fields["action"][1]):  # optional: an empty one means none
+        action = required_text(file, fields, "action", "at the top level")
         if action is not None and action not in ACTIONS:
             file.fail(fields["action"][1], f"unknown action {action!r} (known: {', '.join(sorted(ACTIONS))})")
     return ident, action
@@ -338,16 +248,16 @@ def _identity(file: _File, fields: dict[str, _Field]) -> tuple[str | None, str |
 def _check_file(path: Path) -> tuple[_File, Intent | None]:
     """Every problem of one file on its own, and the intent when there are none."""
     file = _File(str(path))
-    text = _read(file)
-    root = _compose(file, text) if text is not None else None
+    text = read_text(file)
+    root = compose(file, text) if text is not None else None
     if root is None:
         if text is not None and not file.problems:
             file.fail(1, "the file is empty: expected a mapping with id, en and es")
         return file, None
     if not isinstance(root, yaml.MappingNode):
-        file.fail(root, f"expected a mapping (id, en, es) at the top level, found {_kind(root)}")
+        file.fail(root, f"expected a mapping (id, en, es) at the top level, found {describe(root)}")
         return file, None
-    fields = _fields(file, root, _TOP_KEYS, "at the top level")
+    fields = keyed(file, root, _TOP_KEYS, "at the top level")
     for name in ("id", *LANGUAGES):
         if name not in fields:
             what = "language" if name in LANGUAGES else "required field"
@@ -356,9 +266,13 @@ def _check_file(path: Path) -> tuple[_File, Intent | None]:
     texts = {lang: _localized(file, lang, *fields[lang]) for lang in LANGUAGES if lang in fields}
     complete = {lang: localized for lang, localized in texts.items() if localized is not None}
     sources = _sources(file, fields)
+    form = required_text(file, fields, "form", "at the top level") if "form" in fields else None
+    if form is not None and not _ID.fullmatch(form):
+        file.fail(fields["form"][1], f"bad form id {form!r}: use only lower-case letters, digits and underscores")
     if file.problems or ident is None or len(complete) < len(LANGUAGES):
         return file, None
-    return file, Intent(ident, action, complete, file.path, sources)
+    form_line = fields["form"][1].start_mark.line + 1 if "form" in fields else 1
+    return file, Intent(ident, action, complete, file.path, sources, form, form_line)
 
 
 # -- the folder -------------------------------------------------------------------------------------

@@ -240,6 +240,7 @@ class ConversationService:
             quick_replies=reply.quick_replies,
             intents=reply.intents,
             urgent=reply.handoff_reason == Reason.URGENT,
+            form_offer=reply.form_offer,
         )
 
     async def hand_off(

@@ -16,7 +16,7 @@ from typing import Any
 
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.lifecycle import Reason, State
-from chatbot.chat.protocol import ChatError, conversation_json, summary_json
+from chatbot.chat.protocol import ChatError, conversation_json, lead_json, summary_json
 from chatbot.chat.staff import Role
 from chatbot.shared.presence import Presence
 from chatbot.store import NewMessage, Store
@@ -122,7 +122,7 @@ class Desk:
         if not self._may_follow(rep, conversation):
             raise ChatError("forbidden", "Agents cannot watch a conversation another representative holds.")
         await self.store.append_audit(rep.actor, "conversation_watched", conversation_id, address)
-        return self._with_summary(conversation, await self.store.messages(conversation_id))
+        return await self._detail(conversation, await self.store.messages(conversation_id))
 
     async def may_follow(self, rep: Representative, conversation_id: str) -> bool:
         """Whether ``rep`` may still follow the conversation (an agent: not once another representative holds it)."""
@@ -149,7 +149,7 @@ class Desk:
         if appended is None:
             raise await self._why_not(conversation_id)
         await self.store.append_audit(rep.actor, "conversation_taken", conversation_id, address)
-        return self._with_summary(appended.conversation, await self.store.messages(conversation_id))
+        return await self._detail(appended.conversation, await self.store.messages(conversation_id))
 
     async def message(self, rep: Representative, conversation_id: str, text: str, client_id: str | None) -> Message:
         """A representative's message; only the one who holds the conversation may speak in it."""
@@ -205,8 +205,9 @@ class Desk:
             return ChatError("closed")
         return ChatError("taken") if conversation.state == State.AGENT else ChatError("not_assigned")
 
-    @staticmethod
-    def _with_summary(conversation: Conversation, messages: list[Message]) -> dict[str, object]:
+    async def _detail(self, conversation: Conversation, messages: list[Message]) -> dict[str, object]:
+        """The summary with the whole history and the forms the visitor sent (leads)."""
         body = conversation_json(conversation, messages)
         last = messages[-1] if messages else None
-        return {**summary_json(conversation, last), "messages": body["messages"]}
+        leads = [lead_json(lead) for lead in await self.store.leads_of(conversation.id)]
+        return {**summary_json(conversation, last), "messages": body["messages"], "leads": leads}

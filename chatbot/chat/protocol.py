@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import socketio
 
 from chatbot.store import StoreUnavailable
-from chatbot.store.models import Conversation, Message, Note, State
+from chatbot.store.models import Conversation, Lead, Message, Note, State
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ ERROR_MESSAGES = {
     "no_agent": "Only conversations with a representative can be rated.",
     "already_rated": "This conversation has already been rated.",
     "unauthorized": "Your sign-in is no longer valid; sign in again.",
+    "form_required": "Please fill in the form before your first message.",
     "forbidden": "Your role does not allow this.",
     "offline": "That representative is not online.",
     "internal": "Something went wrong on our side.",
@@ -50,10 +51,11 @@ ERROR_MESSAGES = {
 class ChatError(Exception):
     """A documented protocol error; becomes an error ack."""
 
-    def __init__(self, code: str, message: str | None = None) -> None:
+    def __init__(self, code: str, message: str | None = None, fields: Mapping[str, str] | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.message = message or ERROR_MESSAGES[code]
+        self.fields = fields
 
 
 def refusal(code: str, message: str) -> Exception:
@@ -73,8 +75,12 @@ def ok(**fields: Any) -> dict[str, Any]:
     return {"ok": True, **fields}
 
 
-def error(code: str, message: str | None = None) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message or ERROR_MESSAGES[code]}}
+def error(code: str, message: str | None = None, fields: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """An error ack; ``fields`` (a form's submission) says what is wrong with each field, by field name."""
+    body: dict[str, Any] = {"code": code, "message": message or ERROR_MESSAGES[code]}
+    if fields:
+        body["fields"] = dict(fields)
+    return {"ok": False, "error": body}
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[dict[str, Any]]])
@@ -94,7 +100,7 @@ def acked(handler: Handler) -> Handler:
         try:
             return await handler(namespace, sid, data)
         except ChatError as exc:
-            return error(exc.code, exc.message)
+            return error(exc.code, exc.message, exc.fields)
         except StoreUnavailable as exc:
             log.warning("database unavailable during %s: %s", handler.__name__, exc)
             return error("unavailable")
@@ -183,6 +189,14 @@ def rating(data: Mapping[str, Any]) -> tuple[int, str | None]:
     return score, comment.strip() if comment and comment.strip() else None
 
 
+def form_id(data: Mapping[str, Any]) -> str:
+    """The ``form_id`` of ``form_open`` and ``form_submit``."""
+    value = data.get("form_id")
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_]{1,64}", value):
+        raise ChatError("bad_request", "'form_id' must be the id of a form (a-z, 0-9 and _).")
+    return value
+
+
 def flag(data: Mapping[str, Any], key: str) -> bool:
     value = data.get(key)
     if not isinstance(value, bool):
@@ -226,6 +240,21 @@ def message_json(message: Message) -> dict[str, Any]:
         "quick_replies": list(message.quick_replies or []),
         "intents": list(message.intents or []),
         "urgent": bool(message.urgent),
+        "form_offer": message.form_offer,
+    }
+
+
+def lead_json(lead: Lead) -> dict[str, Any]:
+    """A Lead: a form a visitor sent, with the consent text they agreed to (representatives and the REST API)."""
+    return {
+        "id": lead.id,
+        "conversation_id": lead.conversation_id,
+        "form_id": lead.form_id,
+        "values": lead.values,
+        "consent_text": lead.consent_text,
+        "lang": lead.lang,
+        "page": lead.page,
+        "created_at": iso(lead.created_at),
     }
 
 

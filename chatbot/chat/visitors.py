@@ -13,11 +13,14 @@ import socketio
 from chatbot.bot.intents import LANGUAGES
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.emitter import CHAT
+from chatbot.chat.leads import Leads
 from chatbot.chat.protocol import (
     ChatError,
     acked,
     contact,
     flag,
+    form_id,
+    lead_json,
     message_json,
     message_text,
     ok,
@@ -48,10 +51,11 @@ def _auth_text(auth: dict[str, Any], key: str, max_len: int) -> str | None:
 class VisitorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-socketio ships no types
     """One visitor socket per browser tab; all tabs of a conversation share its room."""
 
-    def __init__(self, service: ConversationService, guard: Guard) -> None:
+    def __init__(self, service: ConversationService, guard: Guard, leads: Leads) -> None:
         super().__init__(CHAT)
         self.service = service
         self.guard = guard
+        self.leads = leads
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Open or resume the conversation, then send its history once the connection is accepted."""
@@ -92,6 +96,9 @@ class VisitorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python
         try:
             await self.enter_room(sid, conversation_id)
             await self.emit("conversation", await self.service.snapshot(conversation_id, token), to=sid)
+            prechat = await self.leads.prechat_form(conversation_id)
+            if prechat is not None:
+                await self.emit("form", prechat, to=sid)
         except (StoreUnavailable, ChatError, KeyError) as exc:
             log.warning("could not send the conversation to %s: %s", sid, exc)
             await self.disconnect(sid)
@@ -105,8 +112,27 @@ class VisitorNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python
         body = payload(data)
         text = message_text(body)
         client_id = optional_str(body, "client_id", 64)
-        message = await self.service.visitor_message(await self._conversation_id(sid), text, client_id)
+        conversation_id = await self._conversation_id(sid)
+        await self.leads.require_prechat(conversation_id)
+        message = await self.service.visitor_message(conversation_id, text, client_id)
         return ok(message=message_json(message))
+
+    @acked
+    async def on_form_open(self, sid: str, data: Any) -> dict[str, Any]:
+        """The visitor accepted a form the bot offered: the form comes in the ack and as a ``form`` event."""
+        form = await self.leads.open(await self._conversation_id(sid), form_id(payload(data)))
+        return ok(form=form)
+
+    @acked
+    async def on_form_submit(self, sid: str, data: Any) -> dict[str, Any]:
+        """A filled-in form: ``bad_request`` with an error per field (nothing stored), or ok with the stored lead."""
+        body = payload(data)
+        extra = sorted(str(key)[:40] for key in body if key not in ("form_id", "values", "consent"))
+        if extra:
+            raise ChatError("bad_request", f"Unknown keys: {', '.join(extra)} (send form_id, values, consent).")
+        lead = await self.leads.submit(await self._conversation_id(sid), form_id(body), body.get("values"),
+                                       body.get("consent"))
+        return ok(lead=lead_json(lead))
 
     @acked
     async def on_typing(self, sid: str, data: Any) -> dict[str, Any]:

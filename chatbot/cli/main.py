@@ -17,7 +17,7 @@ from chatbot.admin import commands as admin_cli
 from chatbot.admin import content as content_cli
 from chatbot.bot.intents import IntentError
 from chatbot.chat.hours import HoursError
-from chatbot.cli import audit, collector, users, webhooks
+from chatbot.cli import apikeys, audit, collector, users, webhooks
 from chatbot.cli import representatives as accounts
 from chatbot.cli.supervisor import Supervisor
 from chatbot.integrations import delivery as integrations
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.register(commands)
     audit.register(commands)
     webhooks.register(commands)
+    apikeys.register(commands)
     schema.register(commands)
     admin_cli.register(commands)
     content_cli.register(commands)

@@ -41,6 +41,8 @@ def text(row: OutboxEvent, console_url: str, messages: Sequence[Message] | None)
     for label, key in (("Name", "name"), ("Email", "email"), ("Phone", "phone")):
         if contact.get(key):
             lines.append(f"{label}: {contact[key]}")
+    if data.get("form"):
+        lines.append(f"Form: {data['form']}")
     if data.get("page"):
         lines.append(f"Page: {data['page']}")
     if data.get("conversation_id"):

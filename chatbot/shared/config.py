@@ -109,6 +109,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("port", whole_number(0, 65535), "TCP port to listen on"),
     Option("database_url", str, "SQLAlchemy async URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB"),
     Option("intents_dir", Path, "folder of intent YAML files", alias="--intents"),
+    Option("forms_dir", Path, "folder of form YAML files (forms/README.md); reloaded with the intents; a missing "
+           "folder has no forms"),
+    Option("prechat_form", str, "id of a form (in the forms folder) visitors fill in before their first message; "
+           "empty = none"),
     Option("transcripts_dir", Path, "folder where closed conversations' transcripts are written"),
     Option("admin_token", str, "bearer token for /admin/ endpoints; empty disables the admin API"),
     Option("log_level", str, "DEBUG, INFO, WARNING or ERROR (visitor text is logged at DEBUG only)"),
@@ -180,6 +184,8 @@ class Settings:
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///chatbot.db"
     intents_dir: Path = Path("intents")
+    forms_dir: Path = Path("forms")
+    prechat_form: str = ""
     transcripts_dir: Path = Path("transcripts")
     admin_token: str = field(default="", repr=False)
     log_level: str = "INFO"

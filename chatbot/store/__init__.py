@@ -8,6 +8,7 @@ it returns rows and the conversation service decides what to tell whom.
 """
 
 from chatbot.store.accounts import AccountQueries
+from chatbot.store.apikeys import ApiKeyQueries
 from chatbot.store.audit import AuditQueries
 from chatbot.store.base import (
     Appended,
@@ -22,6 +23,7 @@ from chatbot.store.base import (
     token_digest,
 )
 from chatbot.store.history import HistoryQueries
+from chatbot.store.leads import LeadQueries
 from chatbot.store.notes import NoteQueries
 from chatbot.store.outbox import OutboxQueries
 from chatbot.store.rollups import RollupQueries
@@ -30,10 +32,10 @@ from chatbot.store.two_factor import TwoFactorQueries
 from chatbot.store.users import UserQueries
 
 
-class Store(HistoryQueries, AccountQueries, UserQueries, TwoFactorQueries, NoteQueries, AuditQueries,
-            ServiceLevelQueries, RollupQueries, OutboxQueries):
-    """Conversations, messages, state changes, representatives, staff accounts, the audit trail and the outbox of
-    events in one database."""
+class Store(HistoryQueries, LeadQueries, AccountQueries, UserQueries, TwoFactorQueries, NoteQueries, AuditQueries,
+            ApiKeyQueries, ServiceLevelQueries, RollupQueries, OutboxQueries):
+    """Conversations, messages, state changes, leads, representatives, staff accounts, API keys, the audit trail and
+    the outbox of events in one database."""
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,16 +53,26 @@ class AuditQueries(Database):
     async def append_audit(self, actor: str, action: str, target: str | None = None,
                            address: str | None = None) -> AuditEntry:
         """Append one row to the chain (retrying when another process appended first)."""
+        return (await self.append_audits(actor, action, [target], address))[0]
+
+    async def append_audits(self, actor: str, action: str, targets: Sequence[str | None],
+                            address: str | None = None) -> list[AuditEntry]:
+        """Append one row per target, chained in one transaction (a page of the REST API: a row per record read)."""
         for _ in range(RETRIES):
             try:
                 async with self.transaction() as session:
                     last = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
-                    at, prev_hash = utcnow(), last or GENESIS
-                    entry = AuditEntry(at=at, actor=actor, action=action, target=target, address=address,
-                                       prev_hash=prev_hash,
-                                       hash=chain_hash(prev_hash, at, actor, action, target, address))
-                    session.add(entry)
-                return entry
+                    prev_hash, entries = last or GENESIS, []
+                    for target in targets:
+                        at = utcnow()
+                        entry = AuditEntry(at=at, actor=actor, action=action, target=target, address=address,
+                                           prev_hash=prev_hash,
+                                           hash=chain_hash(prev_hash, at, actor, action, target, address))
+                        session.add(entry)
+                        await session.flush()  # in order: each row's id after the one it chains onto
+                        entries.append(entry)
+                        prev_hash = entry.hash
+                return entries
             except IntegrityError:
                 continue
         raise RuntimeError(f"could not append to the audit trail after {RETRIES} tries")

@@ -84,6 +84,7 @@ class NewMessage:
     quick_replies: Sequence[str] = ()
     intents: Sequence[str] = ()
     urgent: bool = False
+    form_offer: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ def _message(conversation_id: str, new: NewMessage, now: datetime) -> Message:
         quick_replies=list(new.quick_replies),
         intents=list(new.intents),
         urgent=new.urgent,
+        form_offer=new.form_offer,
     )
 
 

@@ -10,7 +10,7 @@ Tested in tests/test_admin.py, tests/test_admin_cli.py.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import Select, delete, exists, func, select
 
 from chatbot.store.base import chunks, rows_changed
 from chatbot.store.chat import ChatQueries
-from chatbot.store.models import Conversation, Message, State, StateChange
+from chatbot.store.models import Conversation, Lead, Message, State, StateChange
 from chatbot.store.rollups import forget_days
 
 
@@ -62,11 +62,12 @@ class Page:
 
 @dataclass(frozen=True)
 class History:
-    """A conversation with its whole history and every change of state."""
+    """A conversation with its whole history, every change of state and the forms the visitor sent."""
 
     conversation: Conversation
     messages: list[Message]
     changes: list[StateChange]
+    leads: list[Lead] = field(default_factory=list)
 
 
 class HistoryQueries(ChatQueries):
@@ -111,7 +112,10 @@ class HistoryQueries(ChatQueries):
             changes = await session.scalars(
                 select(StateChange).where(StateChange.conversation_id == conversation_id).order_by(StateChange.id)
             )
-            return History(conversation, list(messages), list(changes))
+            leads = await session.scalars(
+                select(Lead).where(Lead.conversation_id == conversation_id).order_by(Lead.created_at, Lead.id)
+            )
+            return History(conversation, list(messages), list(changes), list(leads))
 
     async def started_since(self, since: datetime, batch: int = 200) -> AsyncIterator[History]:
         """Every conversation started since ``since``, oldest first, a batch at a time (for export)."""
@@ -145,7 +149,7 @@ class HistoryQueries(ChatQueries):
             )
 
     async def delete_conversations(self, ids: Sequence[str]) -> int:
-        """Delete these conversations with their messages and state changes; returns how many were found.
+        """Delete these conversations with their messages, state changes and leads; returns how many were found.
 
         Children first: the foreign keys cascade, but SQLite enforces them only when asked to."""
         deleted = 0
@@ -154,6 +158,7 @@ class HistoryQueries(ChatQueries):
                 await forget_days(session, chunk)
                 await session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))
                 await session.execute(delete(StateChange).where(StateChange.conversation_id.in_(chunk)))
+                await session.execute(delete(Lead).where(Lead.conversation_id.in_(chunk)))
                 result = await session.execute(delete(Conversation).where(Conversation.id.in_(chunk)))
                 deleted += rows_changed(result)
         return deleted

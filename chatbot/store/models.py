@@ -165,6 +165,8 @@ class Message(Base):
     """Every intent a bot reply answers, when it answers two questions at once; else empty (``intent`` says)."""
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     """The bot's emergency advice after a red flag: the widget shows it as a warning, so the server says which."""
+    form_offer: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    """``{"id", "label"}``: a form the bot offers with this answer, as a button that opens it (``forms/``)."""
 
 
 class StateChange(Base):
@@ -307,3 +309,36 @@ class OutboxEvent(Base):
     claim: Mapped[str | None] = mapped_column(String(32))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class Lead(Base):
+    """A form a visitor filled in and sent, with the consent text exactly as they were shown it and agreed to.
+
+    ``values`` holds only the form's own fields, checked (``chatbot/bot/forms.py``); ``page`` and ``lang`` are the
+    conversation's when the form was sent, so the lead still says where it came from if the form changes later.
+    """
+
+    __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_created", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    form_id: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    consent_text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(5))
+    page: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """A key of the REST API (``/api/v1/``): shown once when made, kept only as its SHA-256 digest (256 random bits,
+    nothing to brute-force). A revoked key keeps its row, so the audit trail's ``apikey:<name>`` still names it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

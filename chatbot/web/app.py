@@ -19,10 +19,13 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from chatbot.admin import api
 from chatbot.admin import http as admin
 from chatbot.bot.answers import Bot
-from chatbot.bot.intents import load_intents
+from chatbot.bot.forms import load_forms
+from chatbot.bot.intents import IntentError, load_intents
 from chatbot.bot.matcher.encoder import encoder_for
+from chatbot.bot.yamlcheck import Problem
 from chatbot.chat.agents import AgentNamespace
 from chatbot.chat.conversations import ConversationService
 from chatbot.chat.desk import Desk
@@ -30,6 +33,7 @@ from chatbot.chat.emitter import Emitter
 from chatbot.chat.hours import load_hours
 from chatbot.chat.idle import Sweeper
 from chatbot.chat.keys import CLUSTER, DESK, GUARD, ROUTER, SERVICE, SETTINGS, SIO, STAFF, STORE
+from chatbot.chat.leads import Leads
 from chatbot.chat.metrics import Metrics
 from chatbot.chat.metrics import add_route as add_metrics_route
 from chatbot.chat.protocol import ChatError
@@ -120,10 +124,21 @@ async def visitor_transcript(request: web.Request) -> web.Response:
     )
 
 
+def _bot(settings: Settings) -> Bot:
+    """The intents and forms, checked against each other; a pre-chat form that is not there stops the start."""
+    intents = load_intents(settings.intents_dir)
+    forms = load_forms(settings.forms_dir, intents)
+    if settings.prechat_form and settings.prechat_form not in forms:
+        known = ", ".join(sorted(forms)) or "none"
+        raise IntentError([Problem(str(settings.forms_dir), 1, f"CHATBOT_PRECHAT_FORM={settings.prechat_form!r}: "
+                                   f"expected the id of a form in this folder (known: {known})")])
+    return Bot(intents, settings.threshold, encoder_for(settings.sentence_encoder), forms)
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the whole server: intents and matcher, store, Socket.IO namespaces, HTTP routes."""
     delivery.check(settings)
-    bot = Bot(load_intents(settings.intents_dir), settings.threshold, encoder_for(settings.sentence_encoder))
+    bot = _bot(settings)
     store = Store(settings.database_url, delivery.destinations(settings))
     cluster = build_cluster(settings)
     sio = _socketio_server(settings, cluster.manager)
@@ -142,7 +157,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     desk = Desk(service, store, cluster.presence, settings.agent_capacity, settings.agent_grace_seconds)
     guard = Guard(cluster, settings)
-    sio.register_namespace(VisitorNamespace(service, guard))
+    sio.register_namespace(VisitorNamespace(service, guard, Leads(service, settings.prechat_form)))
     router = (
         Router(service, desk, store, cluster.presence, emitter, settings.offer_seconds)
         if settings.routing == "auto" else None
@@ -174,6 +189,7 @@ def create_app(settings: Settings) -> web.Application:
     add_metrics_route(app, metrics)
     pages.add_routes(app)  # first: its /admin page must win over the /admin/ sub-application's prefix
     admin.add_routes(app)
+    api.add_routes(app)
     auth.add_routes(app)
     two_factor.add_routes(app)
     web_safety.install(app, settings)

@@ -29,6 +29,8 @@ Tab.prototype.build = function () {
   this.typing = el("p", { class: "typing", "aria-live": "polite" });
   this.suggestions = el("ul", { class: "suggestions" });
   this.assist = el("section", { class: "assist", hidden: true }, [el("h3", { text: "Suggested answers" }), this.suggestions]);
+  this.leads = el("ul", { class: "leads" });
+  this.leadBox = el("section", { class: "assist", hidden: true }, [el("h3", { text: "Forms the visitor sent" }), this.leads]);
   this.input = el("textarea", { "aria-label": "Your reply", maxlength: "2000", placeholder: "Type a reply…",
     oninput: function () { self.typed(); },
     onkeydown: function (e) { if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); self.submit(); } } });
@@ -37,7 +39,8 @@ Tab.prototype.build = function () {
   this.panel = el("section", { class: "conversation", role: "tabpanel", id: panelId, "aria-labelledby": "tab-" + this.id,
     hidden: true }, [
     el("header", {}, [el("div", { class: "title" }, [this.heading, this.stateLine, this.actions]), this.details]),
-    this.history, this.typing, this.assist, this.cannedBox(), (this.notes = new NotesBox(this)).node, this.composer
+    this.leadBox, this.history, this.typing, this.assist, this.cannedBox(), (this.notes = new NotesBox(this)).node,
+    this.composer
   ]);
   this.describe(this.summary);
 };
@@ -108,7 +111,23 @@ Tab.prototype.load = function (conversation) {
   var self = this;
   conversation.messages.forEach(function (m) { self.add(m); });
   this.notes.load(conversation.notes);
+  (conversation.leads || []).forEach(function (lead) { self.addLead(lead); });
   this.describe(conversation);
+};
+
+/** A form the visitor sent (a lead): which form, when, each value, and the consent text they agreed to. */
+Tab.prototype.addLead = function (lead) {
+  if (this.leads.querySelector('[data-id="' + lead.id + '"]')) return;
+  var values = Object.keys(lead.values).map(function (name) {
+    var value = lead.values[name];
+    return el("li", { text: name + ": " + (value === true ? "yes" : value === false ? "no" : value) });
+  });
+  this.leads.appendChild(el("li", { "data-id": lead.id }, [
+    el("strong", { text: lead.form_id }), " ", el("time", { datetime: lead.created_at, text: clockTime(lead.created_at) }),
+    el("ul", {}, values),
+    el("p", { class: "meta", text: "Agreed to: " + lead.consent_text })
+  ]));
+  this.leadBox.hidden = false;
 };
 
 Tab.prototype.add = function (m) {

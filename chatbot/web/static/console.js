@@ -125,6 +125,7 @@ Desk.prototype.connect = function () {
   socket.on("state", function (s) { self.toTab(s.conversation_id, "applyState", s); });
   socket.on("typing", function (e) { if (e.sender === "visitor") self.toTab(e.conversation_id, "visitorTyping", e); });
   socket.on("suggestions", function (e) { self.toTab(e.conversation_id, "showSuggestions", e); });
+  socket.on("lead", function (e) { self.toTab(e.conversation_id, "addLead", e.lead); });
   socket.on("offer", function (offer) { self.showOffer(offer); });
   socket.on("note", function (n) { self.toTab(n.conversation_id, "addNote", n); });
   socket.on("unwatched", function (e) {

@@ -37,6 +37,10 @@ export var TEXTS = {
     sendContact: "Send my details",
     cancel: "Cancel",
     contactSent: "Thank you — we have your details.",
+    required: "(required)",
+    choose: "Choose…",
+    sendForm: "Send",
+    formErrors: function (n) { return n === 1 ? "1 field needs your attention." : n + " fields need your attention."; },
     closed: "This conversation has ended.",
     startNew: "Start a new conversation",
     rate: function (name) { return "How was your chat with " + name + "?"; },
@@ -51,6 +55,7 @@ export var TEXTS = {
       too_long: "the message is too long (2,000 characters at most).",
       closed: "this conversation has ended.",
       bad_request: "please check what you entered.",
+      form_required: "please fill in the form first.",
       internal: "something went wrong on our side."
     }
   },
@@ -89,6 +94,10 @@ export var TEXTS = {
     sendContact: "Enviar mis datos",
     cancel: "Cancelar",
     contactSent: "Gracias — tenemos sus datos.",
+    required: "(obligatorio)",
+    choose: "Elija…",
+    sendForm: "Enviar",
+    formErrors: function (n) { return n === 1 ? "1 campo necesita su atención." : n + " campos necesitan su atención."; },
     closed: "Esta conversación ha terminado.",
     startNew: "Empezar una conversación nueva",
     rate: function (name) { return "¿Qué tal su chat con " + name + "?"; },
@@ -103,6 +112,7 @@ export var TEXTS = {
       too_long: "el mensaje es demasiado largo (2.000 caracteres como máximo).",
       closed: "esta conversación ha terminado.",
       bad_request: "revise lo que escribió.",
+      form_required: "primero complete el formulario.",
       internal: "algo salió mal de nuestro lado."
     }
   }

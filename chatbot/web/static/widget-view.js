@@ -31,6 +31,7 @@ export function buildView(widget, t) {
   v.offer = el("button", { class: "link", type: "button", text: t.leaveContact, hidden: true,
     onclick: function () { widget.showContactForm(); } });
   v.contact = contactForm(widget, t, v);
+  v.lead = el("div", { class: "lead" });  // a form the bot offered, or the pre-chat form (leadForm)
   v.rating = ratingForm(widget, t, v);
   v.rated = el("p", { class: "rated", role: "status" });
   v.closed = el("div", { class: "closed", hidden: true }, [
@@ -45,7 +46,7 @@ export function buildView(widget, t) {
   }, [
     el("header", {}, [el("div", { class: "heading" }, [el("h2", { id: "chat-title", text: t.title }), v.subtitle]),
       v.end, v.minimize]),
-    v.notice, v.offer, v.history, v.typing, v.chips, v.contact, v.closed, v.composer
+    v.notice, v.offer, v.history, v.typing, v.chips, v.lead, v.contact, v.closed, v.composer
   ]);
   root.appendChild(v.launcher);
   root.appendChild(v.panel);
@@ -120,6 +121,55 @@ function contactForm(widget, t, v) {
       el("button", { type: "button", text: t.cancel, onclick: function () { widget.hideContactForm(); } })
     ])
   ]);
+}
+
+/** A form from the server (forms/*.yaml): every field labelled, its error tied to it with aria-describedby and
+ * announced through the alert above the fields; returns {node, inputs, errors, summary, first}. */
+export function leadForm(form, t, onSubmit, onCancel) {
+  var parts = { inputs: {}, errors: {} };
+  function errorNode(name) {
+    parts.errors[name] = el("p", { class: "field-error", id: "lead-" + name + "-error" });
+    return parts.errors[name];
+  }
+  function control(field) {
+    var id = "lead-" + field.name;
+    var common = { id: id, name: field.name, "aria-describedby": id + "-error" };
+    if (field.required) common["aria-required"] = "true";
+    if (field.type === "choice") {
+      var options = [el("option", { value: "", text: t.choose })].concat(field.options.map(function (o) {
+        return el("option", { value: o.value, text: o.label });
+      }));
+      return el("select", common, options);
+    }
+    if (field.type === "checkbox") return el("input", Object.assign(common, { type: "checkbox" }));
+    var types = { text: "text", email: "email", phone: "tel", date: "date" };
+    var auto = { name: "name", email: "email", phone: "tel" };
+    return el("input", Object.assign(common, { type: types[field.type], maxlength: field.max_length || null,
+      autocomplete: auto[field.name] || auto[field.type] || "off" }));
+  }
+  var rows = form.fields.map(function (field) {
+    var input = parts.inputs[field.name] = control(field);
+    var label = el("label", { for: input.id }, [field.label, field.required ? " " + t.required : null]);
+    var row = field.type === "checkbox" ? [input, label] : [label, input];
+    return el("div", { class: "field field-" + field.type }, row.concat([errorNode(field.name)]));
+  });
+  parts.inputs.consent = el("input", { id: "lead-consent", type: "checkbox", name: "consent", "aria-required": "true",
+    "aria-describedby": "lead-consent-error" });
+  parts.summary = el("p", { class: "error", role: "alert" });
+  parts.node = el("form", { class: "lead-form", "aria-labelledby": "lead-title", novalidate: true,
+    onsubmit: function (event) { event.preventDefault(); onSubmit(); } }, [
+    el("h3", { id: "lead-title", text: form.title }),
+    parts.summary
+  ].concat(rows, [
+    el("div", { class: "field field-checkbox consent" }, [parts.inputs.consent,
+      el("label", { for: "lead-consent", text: form.consent }), errorNode("consent")]),
+    el("div", { class: "actions" }, [
+      el("button", { class: "primary", type: "submit", text: t.sendForm }),
+      onCancel ? el("button", { type: "button", text: t.cancel, onclick: onCancel }) : null
+    ])
+  ]));
+  parts.first = parts.inputs[form.fields[0].name];
+  return parts;
 }
 
 /** One message as a list item: who said it, the text (as text, never HTML) and the time. */

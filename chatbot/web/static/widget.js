@@ -8,7 +8,7 @@
 import { io } from "socket.io-client";
 import { el, newId, request, retriable, stored } from "./common.js";
 import { TEXTS, pickLanguage } from "./widget-text.js";
-import { buildView, markUrgent, messageNode, pendingNode } from "./widget-view.js";
+import { buildView, leadForm, markUrgent, messageNode, pendingNode } from "./widget-view.js";
 
 var SCRIPT = document.currentScript;
 var SERVER = new URL(SCRIPT && SCRIPT.src ? SCRIPT.src : location.href).origin;
@@ -28,6 +28,7 @@ function Widget(lang) {
   this.typingSent = false;
   this.contactSent = false;
   this.rated = false;
+  this.form = null;       // the form on show: {definition, parts}
   this.v = buildView(this, this.t);
 }
 
@@ -54,6 +55,7 @@ Widget.prototype.connect = function () {
   socket.on("message", function (m) { self.add(m, false); });
   socket.on("state", function (s) { self.applyState(s); });
   socket.on("typing", function (e) { self.showTyping(e); });
+  socket.on("form", function (f) { self.showForm(f); });
   socket.on("disconnect", function (reason) { self.dropped(reason); });
   socket.on("connect_error", function () {
     // The client retries network failures itself; a refusal by the server (busy, rate limit) it does not.
@@ -92,7 +94,8 @@ Widget.prototype.loaded = function (c) {
   if (agentMessages.length) this.agentName = agentMessages[agentMessages.length - 1].agent.name;
   this.applyState({ state: c.state });
   var last = c.messages[c.messages.length - 1];
-  this.showChips(last && last.sender === "bot" && c.state === "bot" ? last.quick_replies : []);
+  this.showChips(last && last.sender === "bot" && c.state === "bot" ? last.quick_replies : [],
+    last && last.sender === "bot" ? last.form_offer : null);
   this.flush();
 };
 
@@ -109,7 +112,7 @@ Widget.prototype.add = function (m, quiet) {
   if (m.urgent === true) markUrgent(node, this.t);  // the server marks the bot's emergency advice
   if (m.sender === "agent") this.hideTyping();
   if (m.sender === "visitor") this.showChips([]);
-  if (m.sender === "bot" && !quiet) this.showChips(this.state === "bot" ? m.quick_replies : []);
+  if (m.sender === "bot" && !quiet) this.showChips(this.state === "bot" ? m.quick_replies : [], m.form_offer);
   if (m.sender !== "visitor" && !quiet && this.v.panel.hidden) this.countUnread(1);
   this.scrollDown();
 };
@@ -186,7 +189,7 @@ Widget.prototype.applyState = function (s) {
   var closed = s.state === "closed";
   var typing = this.v.composer.contains(this.v.root.activeElement);  // about to be hidden: focus must not be lost
   this.v.closed.hidden = !closed;
-  this.v.composer.hidden = closed;
+  this.v.composer.hidden = closed || Boolean(this.form);
   this.v.end.hidden = closed;
   this.v.rating.hidden = !closed || !this.agentName || this.rated;
   if (this.agentName) this.v.rateLegend.textContent = this.t.rate(this.agentName);
@@ -209,9 +212,14 @@ Widget.prototype.notify = function (text) {
   this.v.notice.hidden = !text;
 };
 
-Widget.prototype.showChips = function (replies) {
+/** The quick replies under the bot's answer; a form the answer offers comes first, and opens the form. */
+Widget.prototype.showChips = function (replies, offer) {
   var self = this;
   this.v.chips.replaceChildren();
+  if (offer && this.state !== "closed") {
+    this.v.chips.appendChild(el("button", { class: "chip offer", type: "button", text: offer.label,
+      onclick: function () { self.openForm(offer.id); } }));
+  }
   (replies || []).forEach(function (text) {
     self.v.chips.appendChild(el("button", { class: "chip", type: "button", text: text,
       onclick: function () { self.send(text); self.v.input.focus(); } }));
@@ -267,6 +275,7 @@ Widget.prototype.open = function (focus) {
 
 /** Where focus goes in the panel: the text box, or after the end the rating's first score or "Start a new conversation". */
 Widget.prototype.focusTarget = function () {
+  if (this.form && this.state !== "closed") return this.form.parts.first;
   if (this.state !== "closed") return this.v.input;
   return this.v.rating.hidden ? this.v.startNew : this.v.rating.querySelector("input");
 };
@@ -312,6 +321,9 @@ Widget.prototype.clear = function () {
   this.nodes = {};
   this.outbox = [];
   this.agentName = null;
+  this.form = null;
+  this.v.lead.replaceChildren();
+  this.v.panel.classList.remove("form-open");
   this.showChips([]);
 };
 
@@ -350,6 +362,69 @@ Widget.prototype.sendContact = function () {
     var code = err ? "internal" : ack.error.code;
     v.contactError.textContent = self.lang === "en" && !err ? ack.error.message : self.t.errors[code] || self.t.errors.internal;
   });
+};
+
+// -- forms the bot offers, and the pre-chat form ---------------------------------
+
+Widget.prototype.openForm = function (formId) {
+  var self = this;
+  request(this.socket, "form_open", { form_id: formId }, function (err, ack) {
+    if (!err && ack.ok) self.showForm(ack.form);
+  });
+};
+
+/** Show a form (once: the ack and the `form` event bring the same one) and put the focus on its first field. */
+Widget.prototype.showForm = function (form) {
+  if (this.form && this.form.definition.id === form.id) return;
+  var self = this;
+  var parts = leadForm(form, this.t, function () { self.sendForm(); },
+    form.prechat ? null : function () { self.closeForm(); });
+  this.form = { definition: form, parts: parts };
+  this.v.lead.replaceChildren(parts.node);
+  this.v.panel.classList.add("form-open");
+  this.v.composer.hidden = true;  // the form takes its place until it is sent (or, but for the pre-chat one, cancelled)
+  this.showChips([]);
+  this.scrollDown();  // the strip of conversation left above the form shows its latest message
+  if (!this.v.panel.hidden) parts.first.focus();
+};
+
+Widget.prototype.closeForm = function () {
+  this.form = null;
+  this.v.lead.replaceChildren();
+  this.v.panel.classList.remove("form-open");
+  this.v.composer.hidden = this.state === "closed";
+  if (!this.v.composer.hidden) this.v.input.focus();
+};
+
+Widget.prototype.sendForm = function () {
+  var self = this, form = this.form, inputs = form.parts.inputs, values = {};
+  form.definition.fields.forEach(function (field) {
+    var input = inputs[field.name];
+    if (field.type === "checkbox") values[field.name] = input.checked;
+    else if (input.value.trim()) values[field.name] = input.value.trim();
+  });
+  var body = { form_id: form.definition.id, values: values, consent: inputs.consent.checked };
+  request(this.socket, "form_submit", body, function (err, ack) {
+    if (!err && ack.ok) return self.closeForm();
+    self.formErrors(err ? null : ack.error);
+  });
+};
+
+/** Each refused field gets its message under it (aria-describedby) and aria-invalid; the alert says how many,
+ * and the focus goes to the first. */
+Widget.prototype.formErrors = function (error) {
+  var parts = this.form.parts, fields = (error && error.fields) || {}, first = null;
+  Object.keys(parts.errors).forEach(function (name) {
+    var message = fields[name] || "";
+    parts.errors[name].textContent = message;
+    if (message) parts.inputs[name].setAttribute("aria-invalid", "true");
+    else parts.inputs[name].removeAttribute("aria-invalid");
+    if (message && !first) first = parts.inputs[name];
+  });
+  var count = Object.keys(fields).length;
+  parts.summary.textContent = count ? this.t.formErrors(count) :
+    this.t.failed + (error ? this.t.errors[error.code] || error.message : this.t.errors.internal);
+  (first || parts.first).focus();
 };
 
 // -- rating the representative, after the end -----------------------------------

@@ -1,7 +1,7 @@
 """two-factor sign-in (TOTP secret, last used step, recovery codes) and staff's private notes on conversations
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 
 The TOTP secret is stored encrypted with the server's ``CHATBOT_TOTP_KEY`` (AES-GCM, chatbot/shared/totp.py);
 recovery codes only as SHA-256 digests (80 random bits each). Notes are a table of their own, never a kind of
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
