@@ -118,7 +118,8 @@ async def visitor_transcript(request: web.Request) -> web.Response:
 def create_app(settings: Settings) -> web.Application:
     """Build the whole server: intents and matcher, store, Socket.IO namespaces, HTTP routes."""
     bot = Bot(load_intents(settings.intents_dir), settings.threshold, encoder_for(settings.sentence_encoder))
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, commit_window=settings.commit_window_ms / 1000,
+                  commit_batch=settings.commit_batch)
     cluster = build_cluster(settings)
     sio = _socketio_server(settings, cluster.manager)
     metrics = Metrics(sio, store, cluster.presence)
