@@ -327,6 +327,10 @@ def summary(runs: list[Run]) -> list[dict[str, Any]]:
             "echo_cpu_s_per_1k": echo.max.cpu_s_per_1k_replies if echo else None,
             "cpu_ratio": _ratio(echo.max.cpu_s_per_1k_replies if echo else None, run.max.cpu_s_per_1k_replies),
             "server_cpu_pct": run.max.server_cpu_pct, "half_load_per_s": run.half.offered_per_s,
+            "half_cpu_s_per_1k": run.half.cpu_s_per_1k_replies,
+            "echo_half_cpu_s_per_1k": echo.half.cpu_s_per_1k_replies if echo else None,
+            "half_cpu_times_echo": _ratio(run.half.cpu_s_per_1k_replies,
+                                          echo.half.cpu_s_per_1k_replies if echo else None),
             "latency_ms": {"max": asdict(run.max.latency_ms), "half": asdict(run.half.latency_ms)},
             "echo_latency_ms": {"max": asdict(echo.max.latency_ms), "half": asdict(echo.half.latency_ms)}
             if echo else None,
@@ -341,9 +345,11 @@ def print_summary(entries: list[dict[str, Any]]) -> None:
                  f"{100 * entry['cpu_ratio']:.0f}% of its CPU efficiency" if entry["ratio"] and entry["cpu_ratio"]
                  else "no echo run")
         p99 = entry["latency_ms"]["half"]["p99"]
+        times = entry["half_cpu_times_echo"]
+        at_rate = f" ({times:.2f}x the echo's at the same rate)" if times else ""
         print(f"{entry['server']}: {entry['replies_per_s']:.0f} replies/s = {ratio}; "
-              f"p99 {ms(p99)} ms at {entry['half_load_per_s']:.0f}/s; "
-              f"{entry['cpu_s_per_1k_replies']} CPU s per 1k replies")
+              f"p99 {ms(p99)} ms at {entry['half_load_per_s']:.0f}/s, {entry['half_cpu_s_per_1k']} CPU s per 1k "
+              f"replies there{at_rate}; {entry['cpu_s_per_1k_replies']} CPU s per 1k replies at the maximum")
 
 
 # -- command line ---------------------------------------------------------------

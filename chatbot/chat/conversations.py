@@ -174,7 +174,10 @@ class ConversationService:
 
     async def _suggest(self, conversation_id: str, message: Message, bot: Bot, reply: Reply) -> None:
         """Agent assist: the top approved answers, to the representatives who hold or watch the conversation; and
-        when no intent is confident, the site's passages that best match the message, with their links."""
+        when no intent is confident, the site's passages that best match the message, with their links.
+        Nothing is worked out when nobody follows the conversation (the passage search is not free)."""
+        if not self.emitter.followed(conversation_id):
+            return
         suggestions = [s.__dict__ for s in bot.suggestions(reply)]
         unsure = reply.handoff_reason == "low_confidence"
         passages = [p.__dict__ for p in self.passages.search(message.text)] if unsure else []

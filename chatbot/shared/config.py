@@ -128,6 +128,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("redis_prefix", str, "prefix of every Redis key and of the Socket.IO channel (one per deployment)"),
     Option("event_loop", _event_loop, "auto (uvloop where installed, else asyncio), uvloop or asyncio: uvloop spends "
            "8-14% less CPU per reply (docs/performance.md)"),
+    Option("commit_window_ms", number(0, 100), "group commit: milliseconds the writer waits for more visitors' and "
+           "representatives' messages after the first, to store them in one transaction (docs/performance.md)"),
+    Option("commit_batch", whole_number(1), "group commit: at most this many messages per transaction"),
     Option("workers", whole_number(1),
            "server processes sharing the port (SO_REUSEPORT); more than 1 needs CHATBOT_REDIS_URL"),
     Option("max_connections_per_ip", whole_number(1), "open sockets one address may hold on one process"),
@@ -197,6 +200,8 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = "chatbot"
     event_loop: str = "auto"
+    commit_window_ms: float = 2.0
+    commit_batch: int = 64
     workers: int = 1
     max_connections_per_ip: int = 20
     new_conversations_per_minute: int = 10

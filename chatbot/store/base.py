@@ -152,15 +152,28 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=5)
 
 
-class Database:
-    """One engine and its sessions; the query modules add their methods to it."""
+COMMIT_WINDOW = 0.0
+"""Seconds a group commit waits for more turns after the first; the server passes ``CHATBOT_COMMIT_WINDOW_MS``."""
+COMMIT_BATCH = 64
+"""At most this many turns per group commit; the server passes ``CHATBOT_COMMIT_BATCH``."""
 
-    def __init__(self, url: str, destinations: Destinations | None = None) -> None:
+
+class Database:
+    """One engine and its sessions; the query modules add their methods to it.
+
+    ``commit_window`` and ``commit_batch`` shape the group commit of the hot
+    path's writes (chatbot/store/batch.py, used by ``ChatQueries``).
+    """
+
+    def __init__(self, url: str, destinations: Destinations | None = None, *, commit_window: float = COMMIT_WINDOW,
+                 commit_batch: int = COMMIT_BATCH) -> None:
         """``destinations``: where the events recorded in its transactions go (``store/outbox.py``); none by
         default (the command-line tools record nothing)."""
         self.engine = make_engine(url)
         info = {} if destinations is None else {DESTINATIONS: destinations}
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self.commit_window = commit_window
+        self.commit_batch = commit_batch
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -6,6 +6,7 @@ Tested in tests/test_visitor_chat.py, tests/test_faults.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from chatbot.store.base import (
     BotAnswer,
     Database,
     NewMessage,
+    StoreUnavailable,
     Transition,
     Turn,
     new_id,
@@ -25,8 +27,9 @@ from chatbot.store.base import (
     rows_changed,
     token_digest,
 )
+from chatbot.store.batch import GroupCommit
 from chatbot.store.models import Conversation, Message, Reason, State, StateChange, utcnow
-from chatbot.store.outbox import record
+from chatbot.store.outbox import Destinations, record
 
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)
@@ -34,9 +37,9 @@ _messages = cast(Table, Message.__table__)
 # The hot path's statements, built once.
 _TOUCH = (
     update(_conversations)
-    .where(_conversations.c.id == bindparam("cid"), _conversations.c.state != State.CLOSED)
+    .where(_conversations.c.id.in_(bindparam("cids", expanding=True)), _conversations.c.state != State.CLOSED)
     .values(last_message_at=bindparam("now"), updated_at=bindparam("now"))
-    .returning(_conversations.c.state, _conversations.c.lang)
+    .returning(_conversations.c.id, _conversations.c.state, _conversations.c.lang)
 )
 _SET_LANG = update(_conversations).where(_conversations.c.id == bindparam("cid")).values(lang=bindparam("lang"))
 _INSERT_MESSAGE = insert(_messages)
@@ -88,7 +91,25 @@ def event_data(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _TurnRequest:
+    """One ``add_client_message`` call waiting for its group commit."""
+
+    conversation_id: str
+    new: NewMessage
+    reply: BotAnswer | None
+
+
 class ChatQueries(Database):
+    def __init__(self, url: str, destinations: Destinations | None = None, **commit: Any) -> None:
+        super().__init__(url, destinations, **commit)
+        self._turns: GroupCommit[_TurnRequest, Turn] = GroupCommit(
+            self._write_turns, self.commit_window, self.commit_batch)
+
+    async def close(self) -> None:
+        await self._turns.close()
+        await super().close()
+
     # -- conversations -------------------------------------------------------
 
     async def create_conversation(self, lang: str, name: str | None, page: str | None) -> tuple[Conversation, str]:
@@ -164,22 +185,40 @@ class ChatQueries(Database):
         The reply was worked out before the transaction (the store never calls
         back into the bot, so no connection is held while it computes) and is
         kept only if the conversation is still with the bot when the message is
-        stored: a representative who took it meanwhile speaks instead. One
-        transaction for both. A retry (same ``client_id``) writes nothing and
-        returns the first message (its reply was worked out for nothing: retries
-        are rare); the message is None when the conversation is closed or missing.
+        stored: a representative who took it meanwhile speaks instead. A retry
+        (same ``client_id``) writes nothing and returns the first message (its
+        reply was worked out for nothing: retries are rare); the message is None
+        when the conversation is closed or missing. The turn is committed with
+        the other conversations' turns of the same moment (group commit,
+        chatbot/store/batch.py) and this returns only once it is committed.
         """
-        try:
-            return await self._insert_client_message(conversation_id, new, reply)
-        except IntegrityError:
-            # Insert first, look up only on a duplicate: retries are rare, every message pays for a lookup.
-            async with self.transaction() as session:
-                state = await session.scalar(select(Conversation.state).where(Conversation.id == conversation_id))
-                existing = await self._by_client_id(session, conversation_id, new.client_id)
-                return Turn(conversation_id, state or State.CLOSED, existing, created=False)
+        return await self._turns.submit(_TurnRequest(conversation_id, new, reply))
 
-    async def _insert_client_message(self, conversation_id: str, new: NewMessage, reply: BotAnswer | None) -> Turn:
-        """Two statements on the hot path: touch the open conversation (reading its state), insert the messages.
+    async def _write_turns(self, requests: Sequence[_TurnRequest]) -> list[Turn | BaseException]:
+        """One transaction for a batch of turns; each on its own when one of them is a retry."""
+        try:
+            return list(await self._insert_turns(requests))
+        except IntegrityError:
+            # A client_id stored before (or twice in this batch) failed the whole batch, which wrote nothing.
+            # Insert first, look up only on a duplicate: retries are rare, every message would pay for a lookup.
+            return [await self._one_turn(request) for request in requests]
+
+    async def _one_turn(self, request: _TurnRequest) -> Turn | BaseException:
+        try:
+            try:
+                return (await self._insert_turns([request]))[0]
+            except IntegrityError:
+                async with self.transaction() as session:
+                    state = await session.scalar(
+                        select(Conversation.state).where(Conversation.id == request.conversation_id))
+                    existing = await self._by_client_id(session, request.conversation_id, request.new.client_id)
+                    return Turn(request.conversation_id, state or State.CLOSED, existing, created=False)
+        except StoreUnavailable as exc:
+            return exc
+
+    async def _insert_turns(self, requests: Sequence[_TurnRequest]) -> list[Turn]:
+        """Two statements for the whole batch: touch the open conversations (reading their state), insert the
+        messages, in arrival order (so each conversation's keep theirs).
 
         Core statements on the session's connection: the ORM's unit of work cost
         more CPU than the database did here (docs/performance.md).
@@ -187,17 +226,29 @@ class ChatQueries(Database):
         now = utcnow()
         async with self.transaction() as session:
             connection = await session.connection()
-            opened = (await connection.execute(_TOUCH, {"cid": conversation_id, "now": now})).first()
-            if opened is None:  # closed or missing: a retry of a stored message still gets its first answer
-                existing = await self._by_client_id(session, conversation_id, new.client_id)
-                return Turn(conversation_id, State.CLOSED, existing, created=False)
-            rows = [_message(conversation_id, new, now)]
-            if reply is not None and opened.state == State.BOT:
-                rows.append(_message(conversation_id, reply.message, now))
-                if reply.lang != opened.lang:
-                    await connection.execute(_SET_LANG, {"cid": conversation_id, "lang": reply.lang})
-            await connection.execute(_INSERT_MESSAGE, [_values(row) for row in rows])
-        return Turn(conversation_id, opened.state, rows[0], created=True, replies=rows[1:])
+            ids = list(dict.fromkeys(request.conversation_id for request in requests))
+            opened = {row.id: row for row in await connection.execute(_TOUCH, {"cids": ids, "now": now})}
+            turns: list[Turn] = []
+            rows: list[Message] = []
+            langs: dict[str, str] = {}
+            for request in requests:
+                cid, conversation = request.conversation_id, opened.get(request.conversation_id)
+                if conversation is None:  # closed or missing: a retry of a stored message still gets its first answer
+                    existing = await self._by_client_id(session, cid, request.new.client_id)
+                    turns.append(Turn(cid, State.CLOSED, existing, created=False))
+                    continue
+                turn = [_message(cid, request.new, now)]
+                if request.reply is not None and conversation.state == State.BOT:
+                    turn.append(_message(cid, request.reply.message, now))
+                    langs[cid] = request.reply.lang
+                turns.append(Turn(cid, conversation.state, turn[0], created=True, replies=turn[1:]))
+                rows += turn
+            for cid, lang in langs.items():
+                if lang != opened[cid].lang:
+                    await connection.execute(_SET_LANG, {"cid": cid, "lang": lang})
+            if rows:
+                await connection.execute(_INSERT_MESSAGE, [_values(row) for row in rows])
+        return turns
 
     @staticmethod
     async def _by_client_id(session: AsyncSession, conversation_id: str, client_id: str | None) -> Message | None:

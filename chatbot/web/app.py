@@ -139,7 +139,8 @@ def create_app(settings: Settings) -> web.Application:
     """Build the whole server: intents and matcher, store, Socket.IO namespaces, HTTP routes."""
     delivery.check(settings)
     bot = _bot(settings)
-    store = Store(settings.database_url, delivery.destinations(settings))
+    store = Store(settings.database_url, delivery.destinations(settings),
+                  commit_window=settings.commit_window_ms / 1000, commit_batch=settings.commit_batch)
     cluster = build_cluster(settings)
     sio = _socketio_server(settings, cluster.manager)
     metrics = Metrics(sio, store, cluster.presence)

@@ -4,7 +4,11 @@ Why our own vectorizer rather than scikit-learn's: the server featurizes one
 message at a time, and scikit-learn's per-call overhead (input validation, a
 sparse matrix per call, two vectorizers) costs more than the model itself.
 Here one query is a few dictionary look-ups returning an index array and a
-value array, in tens of microseconds.
+value array, in tens of microseconds. The terms of a text are looked up once
+(``analyze``) in one table every vocabulary of the process shares, and each
+model maps them to its own columns with an array index: a reply runs three
+models (the matcher, the red-flag and the request classifiers) over the same
+words, and each used to look up every term again (docs/performance.md).
 
 Two sparse blocks, each L2-normalised and weighted 1/sqrt(2): words
 (unigrams, bigrams and skip-bigrams: meaning, word order, phrases with a word
@@ -29,6 +33,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,13 +65,69 @@ def char_terms(words: Sequence[str]) -> set[str]:
     return {p[i:i + n] for p in padded for n in CHAR_NGRAMS for i in range(len(p) - n + 1)}
 
 
+class _Terms:
+    """Every term any vocabulary of this process knows, each with one number, shared by all featurizers.
+
+    Why: a reply runs three models over the same words (the intent matcher, the
+    red-flag and the request classifiers), each with its own vocabulary. Looking
+    each term up once here, then mapping the numbers to each model's columns with
+    one array index per block, replaces three dictionary look-ups per term with
+    one. The table only grows (a reload that brings new examples adds their
+    terms): its size is the generation that ``analyze`` results are cached under.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def add(self, terms: Iterable[str]) -> None:
+        for term in terms:
+            self.ids.setdefault(term, len(self.ids))
+
+    def find(self, terms: Iterable[str]) -> np.ndarray:
+        get = self.ids.get
+        return np.fromiter((i for term in terms if (i := get(term)) is not None), dtype=np.int64)
+
+
+_TERMS = _Terms()
+
+
+@dataclass
+class Analysis:
+    """One text's terms as numbers of ``_TERMS`` and (computed on first use) its token embedding."""
+
+    text: str
+    words: np.ndarray
+    chars: np.ndarray
+    _embedding: np.ndarray | None = None
+
+    def embedding(self, embedding: TokenEmbedding) -> np.ndarray:
+        if self._embedding is None:
+            self._embedding = embedding(self.text) * EMBEDDING_WEIGHT
+        return self._embedding
+
+
+@lru_cache(maxsize=256)
+def _analyze(words: tuple[str, ...], _generation: int) -> Analysis:
+    return Analysis(" ".join(words), _TERMS.find(word_terms(words)), _TERMS.find(char_terms(words)))
+
+
+def analyze(words: Sequence[str]) -> Analysis:
+    """The terms of ``words``, shared by every model that reads the same words in one reply.
+
+    Cached per text and per generation of the term table, so a text analysed
+    before a reload added terms is analysed again with them.
+    """
+    return _analyze(tuple(words), len(_TERMS.ids))
+
+
 @dataclass(frozen=True)
 class _Block:
-    """One vocabulary: term -> column, and the idf of each column."""
+    """One vocabulary: the column of each known term (by its number in ``_TERMS``, -1 if unknown) and its idf."""
 
-    index: dict[str, int]
+    columns: np.ndarray
     idf: np.ndarray
     offset: int
+    size: int
 
     @classmethod
     def fit(cls, documents: Sequence[Set[str]], offset: int) -> _Block:
@@ -76,18 +137,18 @@ class _Block:
         vocabulary = sorted(df)
         n = len(documents)
         idf = np.array([math.log((1 + n) / (1 + df[t])) + 1 for t in vocabulary], dtype=np.float64)
-        return cls({term: offset + i for i, term in enumerate(vocabulary)}, idf, offset)
+        _TERMS.add(vocabulary)
+        columns = np.full(len(_TERMS.ids), -1, dtype=np.int32)
+        columns[_TERMS.find(vocabulary)] = np.arange(offset, offset + len(vocabulary), dtype=np.int32)
+        return cls(columns, idf, offset, len(vocabulary))
 
-    def encode(self, terms: Set[str]) -> tuple[list[int], list[float]]:
-        columns: list[int] = []
-        values: list[float] = []
-        for term in terms:
-            column = self.index.get(term)
-            if column is not None:
-                columns.append(column)
-                values.append(self.idf[column - self.offset])
-        norm = math.sqrt(sum(v * v for v in values))
-        return columns, [v * _BLOCK_WEIGHT / norm for v in values] if norm else values
+    def encode(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and L2-normalised values (times the block weight) of the known ``terms``."""
+        known = self.columns[terms[terms < len(self.columns)]]
+        known = known[known >= 0]
+        values = self.idf[known - self.offset]
+        norm = math.sqrt(float(values @ values))
+        return known, values * _BLOCK_WEIGHT / norm if norm else values
 
 
 class Featurizer:
@@ -102,7 +163,7 @@ class Featurizer:
         self._words = words
         self._chars = chars
         self._embedding = embedding
-        self._dense = np.arange(embedding.dimensions) + chars.offset + len(chars.index)
+        self._dense = np.arange(embedding.dimensions) + chars.offset + chars.size
         self.n_features = int(self._dense[-1]) + 1
         self._sentence = sentence
         self._sentence_columns = np.arange(sentence.dimensions if sentence else 0) + self.n_features
@@ -113,7 +174,7 @@ class Featurizer:
         """Fit on the examples, each given as its list of normalised words."""
         tokenized = list(texts)
         words = _Block.fit([word_terms(t) for t in tokenized], offset=0)
-        chars = _Block.fit([char_terms(t) for t in tokenized], offset=len(words.index))
+        chars = _Block.fit([char_terms(t) for t in tokenized], offset=words.size)
         return cls(words, chars, token_embedding(), sentence)
 
     @property
@@ -122,14 +183,13 @@ class Featurizer:
 
     def encode(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Column indices and values of one text; both empty when nothing is known."""
-        word_cols, word_vals = self._words.encode(word_terms(words))
-        char_cols, char_vals = self._chars.encode(char_terms(words))
-        columns = np.array(word_cols + char_cols, dtype=np.int64)
-        values = np.array(word_vals + char_vals, dtype=np.float64)
-        if not len(columns):
-            return columns, values
-        dense = self._embedding(" ".join(words)) * EMBEDDING_WEIGHT
-        return np.concatenate([columns, self._dense]), np.concatenate([values, dense])
+        analysis = analyze(words)
+        word_cols, word_vals = self._words.encode(analysis.words)
+        char_cols, char_vals = self._chars.encode(analysis.chars)
+        if not len(word_cols) and not len(char_cols):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return (np.concatenate([word_cols, char_cols, self._dense]),
+                np.concatenate([word_vals, char_vals, analysis.embedding(self._embedding)]))
 
     def encode_sentence(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The sentence encoder's columns and values for one text (both empty without an encoder)."""

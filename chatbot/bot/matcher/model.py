@@ -128,28 +128,58 @@ def _folds(labels: np.ndarray, n_folds: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class _Nearest:
+    """Each intent's training examples, compiled for one query: their best cosine to it.
+
+    Why not a sparse matrix per intent: scipy's per-call checks cost more than
+    the product itself. Here each intent keeps its examples as a small dense
+    matrix over only the columns they use, so the cosines of a query to one
+    intent's examples are one gather and one matrix-vector product.
+    """
+
+    width: int
+    columns: tuple[np.ndarray, ...]  # per intent, the columns its examples use
+    examples: tuple[np.ndarray, ...]  # per intent, (its examples, those columns)
+
+    @classmethod
+    def fit(cls, x: sp.csr_matrix, labels: np.ndarray, n_intents: int) -> _Nearest:
+        columns, examples = [], []
+        for intent in range(n_intents):
+            rows = x[labels == intent]
+            used = np.unique(rows.indices)
+            columns.append(used)
+            examples.append(rows[:, used].toarray())
+        return cls(x.shape[1], tuple(columns), tuple(examples))
+
+    def best(self, columns: np.ndarray, values: np.ndarray, intents: np.ndarray) -> np.ndarray:
+        """Per intent of ``intents``: the largest cosine of the query to one of its examples (at least 0)."""
+        query = np.zeros(self.width)
+        query[columns] = values
+        return np.array([(self.examples[i] @ query[self.columns[i]]).max(initial=0.0) for i in intents])
+
+
+@dataclass(frozen=True)
 class _Stage:
     """One trained model over one feature space: the linear scores, their calibration, the encoded examples."""
 
     linear: _Linear
     calibrator: Calibrator
-    examples: list[sp.csr_matrix]  # per intent, its encoded examples
+    examples: _Nearest
 
     @classmethod
     def fit(cls, x: sp.csr_matrix, labels: np.ndarray, n_intents: int, salad: sp.csr_matrix,
             has_negatives: bool) -> _Stage:
         calibration = _cross_validate(x, labels, n_intents + 1, salad, has_negatives)
         return cls(_Linear.fit(x, labels, n_intents + 1), Calibrator.fit(calibration),
-                   [x[labels == i] for i in range(n_intents)])
+                   _Nearest.fit(x, labels, n_intents))
 
-    def rank(self, columns: np.ndarray, values: np.ndarray, width: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def rank(self, columns: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best intents' indices and their confidences, for one encoded query."""
         scores, outside = self.linear.score_one(columns, values)
         top = np.argsort(-scores, kind="stable")[:k]
-        query = np.zeros(width)
-        query[columns] = values
-        nearest = np.array([(self.examples[i] @ query).max(initial=0.0) for i in top])
-        features = candidate_features(scores[None, :], np.array([outside]), top[None, :], nearest[None, :])[0]
+        features = np.empty((len(top), 2))
+        features[:, 0] = scores[top] - outside  # candidate_features for one query, without its general reshaping
+        features[:, 1] = self.examples.best(columns, values, top)
         # Calibrated for the top candidate; below it, never more confident than the one above.
         return top, np.minimum.accumulate(self.calibrator(features))
 
@@ -182,7 +212,8 @@ class Matcher:
         featurizer = Featurizer.fit(texts, encoder if intents else None)
         if len(intents) == 0:
             empty = _Linear(np.zeros((featurizer.n_features, 1), np.float32), np.zeros(1))
-            return cls([], featurizer, _Stage(empty, Calibrator.fallback(), []), None)
+            return cls([], featurizer, _Stage(empty, Calibrator.fallback(), _Nearest(featurizer.n_features, (), ())),
+                       None)
         salad_texts = word_salad(texts, np.random.default_rng(_SEED), _salad_size(texts, negative_words))
         has_negatives = bool(negative_words)
         x, salad = featurizer.matrix(texts), featurizer.matrix(salad_texts)
@@ -210,11 +241,11 @@ class Matcher:
         columns, values = self._featurizer.encode(words)
         if not len(columns):
             return []
-        top, confidence = self._fast.rank(columns, values, self._featurizer.n_features, k)
+        top, confidence = self._fast.rank(columns, values, k)
         if self._full is not None and confidence[0] < CASCADE_BELOW and len(words) <= CASCADE_MAX_WORDS:
             extra_columns, extra_values = self._featurizer.encode_sentence(words)
             top, confidence = self._full.rank(np.concatenate([columns, extra_columns]),
-                                              np.concatenate([values, extra_values]), self._featurizer.n_full, k)
+                                              np.concatenate([values, extra_values]), k)
         return [Candidate(self._intents[i], float(c)) for i, c in zip(top, confidence, strict=True)]
 
 
