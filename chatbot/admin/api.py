@@ -22,12 +22,11 @@ from typing import Any
 
 from aiohttp import web
 
-from chatbot.admin.http import BadParameter, Handler, error_response, int_param, moment_param
+from chatbot.admin.http import BadParameter, door, error_response, int_param, moment_param
 from chatbot.chat.keys import GUARD, STORE
 from chatbot.chat.lifecycle import Reason, State
 from chatbot.chat.protocol import iso, lead_json, message_json, summary_json
 from chatbot.shared.guard import bearer_token
-from chatbot.store import StoreUnavailable
 from chatbot.store.leads import ApiPage, Cursor, Filters
 from chatbot.store.models import Conversation, Message
 
@@ -74,21 +73,6 @@ async def _refusal(request: web.Request) -> web.Response | None:
                               headers={"WWW-Authenticate": 'Bearer realm="chatbot-api"'})
     request[KEY] = key.name
     return None
-
-
-@web.middleware
-async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        refusal = await _refusal(request)
-        return refusal if refusal is not None else await handler(request)
-    except BadParameter as exc:
-        return error_response(400, str(exc))
-    except StoreUnavailable:
-        return error_response(503, "The database did not answer; try again in a few seconds.")
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_response(exc.status, exc.reason)
 
 
 # -- query parameters -------------------------------------------------------------
@@ -197,7 +181,7 @@ async def contacts(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Mount the API on ``app`` (after its store and guard are set)."""
-    api = web.Application(middlewares=[_guard])
+    api = web.Application(middlewares=[door(_refusal)])
     api.router.add_get("/conversations", conversations)
     api.router.add_get("/conversations/{id}", one_conversation)
     api.router.add_get("/leads", leads)

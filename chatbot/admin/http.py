@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from chatbot.admin import dashboard, openapi, reports, tryout, unanswered
 from chatbot.admin.reload import Reloaded, Reloader
@@ -150,21 +151,28 @@ async def _refusal(request: web.Request) -> web.Response | None:
     return None
 
 
-@web.middleware
-async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        refusal = await _refusal(request)
-        if refusal is not None:
-            return refusal
-        return await handler(request)
-    except BadParameter as exc:
-        return error_response(400, str(exc))
-    except StoreUnavailable:
-        return error_response(503, "The database did not answer; try again in a few seconds.")
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_response(exc.status, exc.reason)  # no such route (404) or method (405)
+Refusal = Callable[[web.Request], Awaitable[web.Response | None]]
+
+
+def door(refusal: Refusal) -> Middleware:
+    """A middleware that lets in what ``refusal`` does not refuse, and turns what any admin or API handler raises
+    into a JSON error: a bad parameter 400, the database down 503, no such route or method 404 / 405."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            refused = await refusal(request)
+            return refused if refused is not None else await handler(request)
+        except BadParameter as exc:
+            return error_response(400, str(exc))
+        except StoreUnavailable:
+            return error_response(503, "The database did not answer; try again in a few seconds.")
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return error_response(exc.status, exc.reason)
+
+    return guard
 
 
 # -- query parameters ---------------------------------------------------------
@@ -400,7 +408,7 @@ async def _listen_for_reloads(admin: web.Application) -> AsyncIterator[None]:
 def add_routes(app: web.Application) -> None:
     """Mount the admin API on ``app`` (after its settings, service and metrics are set)."""
     settings = app[SETTINGS]
-    admin = web.Application(middlewares=[_guard])
+    admin = web.Application(middlewares=[door(_refusal)])
     reloader = Reloader(app[SERVICE], settings.intents_dir, settings.threshold, app[METRICS],
                         encoder_for(settings.sentence_encoder), settings.forms_dir)
     admin[RELOADER] = reloader

@@ -27,11 +27,10 @@ from chatbot.bot.yamlcheck import (
     Pair,
     Problem,
     blank,
-    compose,
     describe,
     keyed,
-    read_text,
     required_text,
+    top_mapping,
 )
 
 _ID = re.compile(r"[a-z0-9_]+")
@@ -299,14 +298,8 @@ def _localized(file: FileCheck, lang: str, key: yaml.Node, node: yaml.Node) -> L
 
 def _check_file(path: Path) -> tuple[FileCheck, Form | None]:
     file = FileCheck(str(path))
-    text = read_text(file)
-    root = compose(file, text) if text is not None else None
+    root = top_mapping(file, "id, fields, en and es")
     if root is None:
-        if text is not None and not file.problems:
-            file.fail(1, "the file is empty: expected a mapping with id, fields, en and es")
-        return file, None
-    if not isinstance(root, yaml.MappingNode):
-        file.fail(root, f"expected a mapping (id, fields, en, es) at the top level, found {describe(root)}")
         return file, None
     top = keyed(file, root, _TOP_KEYS, "at the top level")
     for name in ("id", "fields", *LANGUAGES):

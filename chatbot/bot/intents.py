@@ -23,11 +23,10 @@ from chatbot.bot.yamlcheck import (
     Pair,
     Problem,
     blank,
-    compose,
     describe,
     keyed,
-    read_text,
     required_text,
+    top_mapping,
 )
 
 LANGUAGES: tuple[str, ...] = ("en", "es")
@@ -248,14 +247,8 @@ def _identity(file: _File, fields: dict[str, Pair]) -> tuple[str | None, str | N
 def _check_file(path: Path) -> tuple[_File, Intent | None]:
     """Every problem of one file on its own, and the intent when there are none."""
     file = _File(str(path))
-    text = read_text(file)
-    root = compose(file, text) if text is not None else None
+    root = top_mapping(file, "id, en and es")
     if root is None:
-        if text is not None and not file.problems:
-            file.fail(1, "the file is empty: expected a mapping with id, en and es")
-        return file, None
-    if not isinstance(root, yaml.MappingNode):
-        file.fail(root, f"expected a mapping (id, en, es) at the top level, found {describe(root)}")
         return file, None
     fields = keyed(file, root, _TOP_KEYS, "at the top level")
     for name in ("id", *LANGUAGES):

@@ -98,6 +98,21 @@ def compose(file: FileCheck, text: str) -> yaml.Node | None:
     return None
 
 
+def top_mapping(file: FileCheck, keys: str) -> yaml.MappingNode | None:
+    """The file's top-level mapping, or None with the problem recorded: unreadable, not YAML, empty, or not a
+    mapping. ``keys`` names what the mapping should hold, for the messages ("id, en and es")."""
+    text = read_text(file)
+    root = compose(file, text) if text is not None else None
+    if root is None:
+        if text is not None and not file.problems:
+            file.fail(1, f"the file is empty: expected a mapping with {keys}")
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        file.fail(root, f"expected a mapping ({keys.replace(' and ', ', ')}) at the top level, found {describe(root)}")
+        return None
+    return root
+
+
 def keyed(file: FileCheck, node: yaml.MappingNode, allowed: tuple[str, ...], where: str) -> dict[str, Pair]:
     """``{key: (key node, value node)}``, reporting keys that are unknown or repeated."""
     found: dict[str, Pair] = {}

@@ -9,7 +9,6 @@ import hmac
 from collections.abc import Collection
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from chatbot.store.base import Database, new_id, new_token, rows_changed, token_digest
 from chatbot.store.models import Agent, Conversation, State, User, utcnow
@@ -22,11 +21,7 @@ class AccountQueries(Database):
         """A new representative and their token (shown once, stored as a digest); ValueError if the name is taken."""
         token = new_token()
         agent = Agent(id=new_id(), name=name, token_hash=token_digest(token), created_at=utcnow())
-        try:
-            async with self.transaction() as session:
-                session.add(agent)
-        except IntegrityError:
-            raise ValueError(f"a representative named {name!r} already exists") from None
+        await self.add_unique(agent, f"a representative named {name!r} already exists")
         return agent, token
 
     async def agent_by_token(self, token: str) -> Agent | None:

@@ -12,7 +12,6 @@ import hmac
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from chatbot.store.base import Database, new_id, rows_changed, token_digest
 from chatbot.store.models import ApiKey, utcnow
@@ -26,11 +25,7 @@ class ApiKeyQueries(Database):
         """A new key and its secret (returned once); ValueError if the name is taken."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(id=new_id(), name=name, key_hash=token_digest(secret), created_at=utcnow())
-        try:
-            async with self.transaction() as session:
-                session.add(key)
-        except IntegrityError:
-            raise ValueError(f"an API key named {name!r} already exists") from None
+        await self.add_unique(key, f"an API key named {name!r} already exists")
         return key, secret
 
     async def api_key(self, secret: str) -> ApiKey | None:

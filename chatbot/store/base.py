@@ -203,6 +203,15 @@ class Database:
         except (TimeoutError, DBAPIError, OSError, ConnectionError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
 
+    async def add_unique(self, row: Any, taken: str) -> None:
+        """Insert ``row`` in a transaction of its own; ValueError(``taken``) when a unique column already holds its
+        value (a name or an email in use): the database decides, so two processes adding one name cannot both win."""
+        try:
+            async with self.transaction() as session:
+                session.add(row)
+        except IntegrityError:
+            raise ValueError(taken) from None
+
     async def ping(self) -> bool:
         try:
             async with self.transaction() as session:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 
 from chatbot.store.base import Database, new_id, new_token, rows_changed, token_digest
 from chatbot.store.models import StaffSession, User, utcnow
@@ -23,11 +22,7 @@ class UserQueries(Database):
         """A new staff account; ValueError if the email is taken."""
         user = User(id=new_id(), email=email, name=name, role=role, password_hash=password_hash,
                     disabled=False, created_at=utcnow())
-        try:
-            async with self.transaction() as session:
-                session.add(user)
-        except IntegrityError:
-            raise ValueError(f"a user with the email {email!r} already exists") from None
+        await self.add_unique(user, f"a user with the email {email!r} already exists")
         return user
 
     async def users(self) -> list[User]:
