@@ -43,7 +43,8 @@ STATES = ("bot", "queued", "agent", "closed")
 TARGETS = 4  # conversations the representative may act on, besides the fuzzing visitor's own
 CHAT_EVENTS = ("message", "typing", "close", "contact", "rate", "form_open", "form_submit")
 AGENT_EVENTS = ("conversations", "watch", "unwatch", "take", "message", "release", "close", "typing", "handback",
-                "accept", "decline")
+                "accept", "decline", "note", "transfer", "holders", "representatives")
+WHOLE_DESK = ("conversations", "holders", "representatives")  # /agent events about no one conversation
 
 # -- payloads ---------------------------------------------------------------------
 
@@ -115,6 +116,10 @@ PAYLOADS = {
            for event in ("watch", "unwatch", "take", "release", "close", "handback", "accept", "decline")},
         "message": fields(("conversation_id", "text"), **cid, text=texts, client_id=texts),
         "typing": fields(("conversation_id", "typing"), **cid, typing=flag),
+        "note": fields(("conversation_id", "text"), **cid, text=texts),
+        "transfer": fields(("conversation_id", "to"), **cid, to=texts, note=texts),
+        "holders": fields(),
+        "representatives": fields(),
     },
 }
 
@@ -167,7 +172,10 @@ MAY = {"/chat": {"message": {"rate_limited", "closed"}, "typing": set(), "close"
                  "form_submit": {"bad_request", "not_found", "rate_limited", "closed"}},
        "/agent": {"conversations": set(), "watch": {"not_found"}, "unwatch": set(),
                   "take": {"not_found", "taken", "closed", "at_capacity"}, "accept": {"routing_off"},
-                  "decline": {"routing_off"}}}
+                  "decline": {"routing_off"}, "holders": {"forbidden"}, "representatives": set(),
+                  "note": {"not_found", "forbidden"},
+                  "transfer": {"not_found", "closed", "not_assigned", "forbidden", "bad_request", "taken", "offline",
+                               "at_capacity"}}}
 HELD = {"not_found", "not_assigned", "closed", "taken"}  # acting on a conversation one may not hold
 
 
@@ -182,14 +190,23 @@ def expected(namespace: str, event: str, data: Any) -> Expected:
 
 def shape_errors(namespace: str, event: str, data: Any) -> set[str]:
     """The codes of every documented rule ``data`` breaks (the server may report any one of them)."""
-    if isinstance(data, tuple) or not isinstance(data, dict | None):
+    if isinstance(data, tuple):
+        return {"bad_request"}  # more than one argument
+    if event in ("holders", "representatives"):
+        return set()  # they read no payload
+    if not isinstance(data, dict | None):
         return {"bad_request"}
     body = data or {}
     errors: set[str] = set()
-    if namespace == "/agent" and event != "conversations" and not is_text(body.get("conversation_id"), 64):
+    if namespace == "/agent" and event not in WHOLE_DESK and not is_text(body.get("conversation_id"), 64):
         errors.add("bad_request")
     if event == "message":
         errors |= text_errors(body) | (set() if optional_text(body, "client_id", 64) else {"bad_request"})
+    if event == "note":
+        errors |= text_errors(body)
+    if event == "transfer":
+        errors |= set() if is_text(body.get("to"), 64) else {"bad_request"}
+        errors |= text_errors({"text": body["note"]}) if body.get("note") not in (None, "") else set()
     if event.startswith("form_") and not (isinstance(body.get("form_id"), str)
                                           and re.fullmatch(r"[a-z0-9_]{1,64}", body["form_id"])):
         errors.add("bad_request")
