@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.chat.keys import STORE
 from tests.conftest import Representative, Server, Visitor
 from tests.processes import ServerProcess, redis_prefix
 
@@ -38,6 +39,8 @@ async def test_offer_goes_to_the_representative_with_fewest_open_conversations(
     assert ack["ok"] and ack["conversation"]["agent"]["name"] == "Ben"
     state = await visitor.next("state", lambda s: s["state"] == "agent")
     assert state["reason"] == "assigned" and state["agent"]["name"] == "Ben"
+    taken = [row for row in await auto_server.app[STORE].audit_rows() if row.action == "conversation_taken"]
+    assert (taken[0].target, taken[0].address) == (visitor.conversation["id"], "127.0.0.1")  # newest first
     assert not ana.received("offer", lambda o: o["conversation_id"] == visitor.conversation["id"])
 
 

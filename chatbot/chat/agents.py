@@ -276,7 +276,7 @@ class AgentNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # python-s
     async def on_accept(self, sid: str, data: Any) -> dict[str, Any]:
         """Auto-assignment: take the conversation that was offered to this representative."""
         conversation_id = _conversation_id(data)
-        conversation = await self._router().accept(await self._rep(sid), conversation_id)
+        conversation = await self._router().accept(await self._rep(sid), conversation_id, await self._address(sid))
         await self.enter_room(sid, followers_room(conversation_id))
         await self._changed_hands()
         return ok(conversation=conversation)

@@ -89,10 +89,11 @@ class Router:
     async def _withdrawn(self, agent_id: str, conversation_id: str) -> None:
         await self.emitter.to_agent("offer_withdrawn", {"conversation_id": conversation_id}, agent_id)
 
-    async def accept(self, rep: Representative, conversation_id: str) -> dict[str, object]:
-        """Take the conversation offered to ``rep``; ``offer_expired`` if it was not theirs (any more)."""
+    async def accept(self, rep: Representative, conversation_id: str, address: str | None = None) -> dict[str, object]:
+        """Take the conversation offered to ``rep``; ``offer_expired`` if it was not theirs (any more). The take is
+        audited with ``address``, as a take from the queue is."""
         try:
-            return await self.desk.take(rep, conversation_id, offered=True)
+            return await self.desk.take(rep, conversation_id, offered=True, address=address)
         except ChatError as exc:
             if exc.code == "not_assigned":  # still queued, but the offer lapsed or went to someone else
                 raise ChatError("offer_expired") from None
