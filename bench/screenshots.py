@@ -67,7 +67,7 @@ async def take_shots(url: str, rep_token: str, out: Path) -> list[Path]:
         console = await page(browser, DESKTOP)
         await console.goto(url + "/console")
         await console.get_by_label("Representative token").fill(rep_token)
-        await console.get_by_role("button", name="Sign in").click()
+        await console.get_by_role("button", name="Sign in", exact=True).click()
         await expect(console.locator("#who")).to_have_text(re.compile("Signed in"))
 
         visitor = await page(browser, PHONE)
@@ -92,7 +92,7 @@ async def take_shots(url: str, rep_token: str, out: Path) -> list[Path]:
         board = await page(browser, {"width": 1280, "height": 900})
         await board.goto(url + "/admin")
         await board.get_by_label("Admin token").fill(TOKEN)
-        await board.get_by_role("button", name="Sign in").click()
+        await board.get_by_role("button", name="Sign in", exact=True).click()
         await expect(board.locator("canvas[role=img]")).to_have_count(6)
         await board.locator(".groups details").first.locator("summary").click()
         await board.get_by_label("Try a message").fill(QUESTION)
