@@ -13,6 +13,7 @@ Tested in tests/test_dashboard.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,13 +22,15 @@ from typing import Any
 
 from chatbot.admin import unanswered
 from chatbot.shared.figures import percentile
-from chatbot.store import Store
+from chatbot.store import Store, StoreUnavailable
 from chatbot.store.reads import Daily, DayFigures
 
+log = logging.getLogger(__name__)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 TOP_GROUPS = 10
+WARM_AFTER, WARM_EVERY = 60.0, 3600.0  # seconds: the background rollups' first round after start, then each next
 UNANSWERED = 500  # the newest unanswered messages of the range that are grouped (the report's own default: 2,000)
 ENDINGS = {  # the order the chart shows them in; handoff:<reason> entries go between these
     "bot": "Answered by the bot alone",
@@ -112,6 +115,20 @@ def _added(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
         for key, n in one.items():
             total[key] = total.get(key, 0) + n
     return total
+
+
+async def keep_rollups(store: Store, first_after: float = WARM_AFTER, every: float = WARM_EVERY) -> None:
+    """Count and keep the settled days of the last ``MAX_DAYS`` in the background, a minute after start and then
+    every hour, so that no admin's request pays for counting them (the first count of 100,000 conversations takes
+    about a second); a failure waits for the next round."""
+    await asyncio.sleep(first_after)
+    while True:
+        today = datetime.now(UTC).date()
+        try:
+            await store.dashboard_days(today - timedelta(days=MAX_DAYS - 1), today, today)
+        except StoreUnavailable:
+            log.warning("the dashboard's rollups were not kept this round: the database did not answer")
+        await asyncio.sleep(every)
 
 
 def endings(counts: Mapping[str, int]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from chatbot.admin import api
+from chatbot.admin import api, dashboard
 from chatbot.admin import http as admin
 from chatbot.bot.answers import Bot
 from chatbot.bot.forms import load_forms
@@ -230,6 +230,7 @@ async def _background_tasks(app: web.Application) -> AsyncIterator[None]:
              asyncio.create_task(consoles.recheck_forever(), name="console-rechecks")]
     if consoles.channel is not None:
         tasks.append(asyncio.create_task(consoles.channel.listen(consoles.recheck), name="sign-in-changes"))
+    tasks.append(asyncio.create_task(dashboard.keep_rollups(app[STORE]), name="dashboard-rollups"))
     if delivery.destinations(settings).targets(email=True):  # with nowhere to send, nothing is written to send
         tasks.append(asyncio.create_task(delivery.Deliverer(app[STORE], settings).run(), name="outbox-delivery"))
     if ROUTER in app:
