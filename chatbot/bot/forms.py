@@ -32,6 +32,7 @@ from chatbot.bot.yamlcheck import (
     required_text,
     top_mapping,
 )
+from chatbot.shared.shapes import is_email, is_phone, storable
 
 _ID = re.compile(r"[a-z0-9_]+")
 TYPES = ("text", "email", "phone", "date", "choice", "checkbox")
@@ -44,9 +45,6 @@ _FIELD_KEYS = ("name", "type", "required", "max_length", "label", "options")
 _OPTION_KEYS = ("value", "label")
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
-_PHONE = re.compile(r"\+?[0-9 ()./-]{5,30}")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _LIMITS = {"email": 254, "phone": 40, "date": 10, "choice": 64}
 
 
@@ -91,7 +89,7 @@ class Field:
         value = value.strip()
         if len(value) > self.limit:
             return None, "long"
-        if _UNSTORABLE.search(value):
+        if not storable(value):
             return None, "unstorable"
         return value, self._shape(value)
 
@@ -100,9 +98,9 @@ class Field:
         return self.max_length if self.type == "text" else _LIMITS[self.type]
 
     def _shape(self, value: str) -> str | None:
-        if self.type == "email" and not _EMAIL.fullmatch(value):
+        if self.type == "email" and not is_email(value):
             return "email"
-        if self.type == "phone" and not (_PHONE.fullmatch(value) and sum(c.isdigit() for c in value) >= 5):
+        if self.type == "phone" and not is_phone(value):
             return "phone"
         if self.type == "date":
             try:

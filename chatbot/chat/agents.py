@@ -22,13 +22,13 @@ from chatbot.chat.protocol import (
     optional_str,
     payload,
     refusal,
-    storable,
 )
 from chatbot.chat.routing import Router
 from chatbot.chat.staff import Role, Staff, cookie_token
 from chatbot.chat.teamwork import Teamwork
 from chatbot.shared.cluster import Channel
 from chatbot.shared.guard import Guard
+from chatbot.shared.shapes import storable
 from chatbot.store import StoreUnavailable, token_digest
 
 log = logging.getLogger(__name__)

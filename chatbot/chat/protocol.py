@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import socketio
 
+from chatbot.shared.shapes import is_email, is_phone, storable
 from chatbot.store import StoreUnavailable
 from chatbot.store.models import Conversation, Lead, Message, Note, State
 
@@ -123,15 +124,6 @@ def payload(data: Any) -> Mapping[str, Any]:
     return data
 
 
-# NUL and unpaired surrogates: PostgreSQL cannot store the one, UTF-8 cannot encode the other.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable(value: str) -> bool:
-    """True when ``value`` can be stored and sent back as it came (no NUL, no lone surrogate)."""
-    return _UNSTORABLE.search(value) is None
-
-
 def optional_str(data: Mapping[str, Any], key: str, max_len: int) -> str | None:
     value = data.get(key)
     if value is None:
@@ -160,10 +152,6 @@ def message_text(data: Mapping[str, Any], key: str = "text") -> str:
     return value
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{5,30}$")
-
-
 def contact(data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
     """A visitor's contact details: a name and at least one of a valid email or phone number."""
     name = optional_str(data, "name", 100)
@@ -173,9 +161,9 @@ def contact(data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
         raise ChatError("bad_request", "Please give your name.")
     if email is None and phone is None:
         raise ChatError("bad_request", "Please give an email address or a phone number.")
-    if email is not None and not _EMAIL.match(email.strip()):
+    if email is not None and not is_email(email.strip()):
         raise ChatError("bad_request", "That email address does not look right.")
-    if phone is not None and not (_PHONE.match(phone.strip()) and sum(ch.isdigit() for ch in phone) >= 5):
+    if phone is not None and not is_phone(phone.strip()):
         raise ChatError("bad_request", "That phone number does not look right.")
     return name.strip(), email.strip() if email else None, phone.strip() if phone else None
 

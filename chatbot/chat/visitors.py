@@ -28,9 +28,9 @@ from chatbot.chat.protocol import (
     payload,
     rating,
     refusal,
-    storable,
 )
 from chatbot.shared.guard import Guard
+from chatbot.shared.shapes import storable
 from chatbot.store import StoreUnavailable
 from chatbot.store.models import Conversation
 
