@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.store.base import (
@@ -30,20 +29,7 @@ from chatbot.store.base import (
 from chatbot.store.batch import GroupCommit
 from chatbot.store.models import Conversation, Message, Reason, State, StateChange, utcnow
 from chatbot.store.outbox import Destinations, record
-
-_conversations = cast(Table, Conversation.__table__)
-_messages = cast(Table, Message.__table__)
-
-# The hot path's statements, built once.
-_TOUCH = (
-    update(_conversations)
-    .where(_conversations.c.id.in_(bindparam("cids", expanding=True)), _conversations.c.state != State.CLOSED)
-    .values(last_message_at=bindparam("now"), updated_at=bindparam("now"))
-    .returning(_conversations.c.id, _conversations.c.state, _conversations.c.lang)
-)
-_SET_LANG = update(_conversations).where(_conversations.c.id == bindparam("cid")).values(lang=bindparam("lang"))
-_INSERT_MESSAGE = insert(_messages)
-_MESSAGE_COLUMNS = tuple(c.key for c in _messages.c if c.key != "seq")
+from chatbot.store.turns import DuplicateMessage, PendingTurn, TurnWriter
 
 
 def _message(conversation_id: str, new: NewMessage, now: datetime) -> Message:
@@ -66,8 +52,11 @@ def _message(conversation_id: str, new: NewMessage, now: datetime) -> Message:
     )
 
 
-def _values(message: Message) -> dict[str, Any]:
-    return {key: getattr(message, key) for key in _MESSAGE_COLUMNS}
+def _pending(request: _TurnRequest, now: datetime) -> PendingTurn:
+    reply = request.reply
+    return PendingTurn(_message(request.conversation_id, request.new, now),
+                       None if reply is None else _message(request.conversation_id, reply.message, now),
+                       None if reply is None else reply.lang)
 
 
 def event_data(conversation: Conversation) -> dict[str, Any]:
@@ -105,6 +94,7 @@ class ChatQueries(Database):
         super().__init__(url, destinations, **commit)
         self._turns: GroupCommit[_TurnRequest, Turn] = GroupCommit(
             self._write_turns, self.commit_window, self.commit_batch)
+        self._turn_writer = TurnWriter.for_engine(self.engine)
 
     async def close(self) -> None:
         await self._turns.close()
@@ -195,10 +185,10 @@ class ChatQueries(Database):
         return await self._turns.submit(_TurnRequest(conversation_id, new, reply))
 
     async def _write_turns(self, requests: Sequence[_TurnRequest]) -> list[Turn | BaseException]:
-        """One transaction for a batch of turns; each on its own when one of them is a retry."""
+        """One trip to the database for a batch of turns; each on its own when one of them is a retry."""
         try:
             return list(await self._insert_turns(requests))
-        except IntegrityError:
+        except DuplicateMessage:
             # A client_id stored before (or twice in this batch) failed the whole batch, which wrote nothing.
             # Insert first, look up only on a duplicate: retries are rare, every message would pay for a lookup.
             return [await self._one_turn(request) for request in requests]
@@ -207,7 +197,7 @@ class ChatQueries(Database):
         try:
             try:
                 return (await self._insert_turns([request]))[0]
-            except IntegrityError:
+            except DuplicateMessage:
                 async with self.transaction() as session:
                     state = await session.scalar(
                         select(Conversation.state).where(Conversation.id == request.conversation_id))
@@ -217,37 +207,22 @@ class ChatQueries(Database):
             return exc
 
     async def _insert_turns(self, requests: Sequence[_TurnRequest]) -> list[Turn]:
-        """Two statements for the whole batch: touch the open conversations (reading their state), insert the
-        messages, in arrival order (so each conversation's keep theirs).
-
-        Core statements on the session's connection: the ORM's unit of work cost
-        more CPU than the database did here (docs/performance.md).
-        """
+        """The batch's messages made here, written by ``TurnWriter`` (store/turns.py) in one trip; then each turn
+        as it came out: stored with its reply while the bot speaks, without it once a representative holds the
+        conversation, and for a closed one the first answer to a retried message, if any."""
         now = utcnow()
-        async with self.transaction() as session:
-            connection = await session.connection()
-            ids = list(dict.fromkeys(request.conversation_id for request in requests))
-            opened = {row.id: row for row in await connection.execute(_TOUCH, {"cids": ids, "now": now})}
-            turns: list[Turn] = []
-            rows: list[Message] = []
-            langs: dict[str, str] = {}
-            for request in requests:
-                cid, conversation = request.conversation_id, opened.get(request.conversation_id)
-                if conversation is None:  # closed or missing: a retry of a stored message still gets its first answer
+        pending = [_pending(request, now) for request in requests]
+        opened = await self._turn_writer.write(pending, now)
+        turns: list[Turn] = []
+        for request, rows in zip(requests, pending, strict=True):
+            cid, state = request.conversation_id, opened.get(request.conversation_id)
+            if state is None:
+                async with self.transaction() as session:
                     existing = await self._by_client_id(session, cid, request.new.client_id)
-                    turns.append(Turn(cid, State.CLOSED, existing, created=False))
-                    continue
-                turn = [_message(cid, request.new, now)]
-                if request.reply is not None and conversation.state == State.BOT:
-                    turn.append(_message(cid, request.reply.message, now))
-                    langs[cid] = request.reply.lang
-                turns.append(Turn(cid, conversation.state, turn[0], created=True, replies=turn[1:]))
-                rows += turn
-            for cid, lang in langs.items():
-                if lang != opened[cid].lang:
-                    await connection.execute(_SET_LANG, {"cid": cid, "lang": lang})
-            if rows:
-                await connection.execute(_INSERT_MESSAGE, [_values(row) for row in rows])
+                turns.append(Turn(cid, State.CLOSED, existing, created=False))
+                continue
+            replies = [rows.reply] if rows.reply is not None and state == State.BOT else []
+            turns.append(Turn(cid, state, rows.message, created=True, replies=replies))
         return turns
 
     @staticmethod
