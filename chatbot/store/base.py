@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, event, func, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -144,12 +144,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> AsyncEngine:
     """SQLite gets one pooled connection: it has a single writer anyway, and sharing one
-    connection turns lock errors between concurrent transactions into orderly waits."""
+    connection turns lock errors between concurrent transactions into orderly waits.
+
+    Its pool does not roll back a connection coming back: every user ends its own transaction first
+    (SQLAlchemy's sessions and connections on close, ``store/turns.py`` by commit or rollback), and on
+    aiosqlite that spare rollback was one more hop to its thread per transaction."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=5)
+    engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_timeout=5)
+    event.listen(engine.sync_engine, "checkout", _drop_closed)
+    return engine
+
+
+def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection the server closed (a restart, a terminated backend) is replaced at checkout.
+
+    Why not ``pool_pre_ping``: on asyncpg its ping is three round trips (BEGIN, an empty query, ROLLBACK) before
+    every transaction, three quarters of a turn's trips. asyncpg already knows a connection the server closed:
+    its socket saw the end. A connection that dies during use fails that use, and the pool drops it
+    (tests/test_faults.py restarts PostgreSQL under load).
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 COMMIT_WINDOW = 0.0

@@ -2,13 +2,12 @@
 
 Why: a turn's own transaction cost more than its SQL. On SQLite every
 statement and the commit are a hop to aiosqlite's thread, and there is one
-writer; on PostgreSQL each is a round trip, and the pool checks its connection
-with a ``SELECT 1`` at every checkout; on both, SQLAlchemy builds a session and
-a transaction each time (docs/performance.md: the database's share of a turn's
+writer; on PostgreSQL each is a round trip; on both, SQLAlchemy builds a session
+and a transaction each time (docs/performance.md: the database's share of a turn's
 CPU was 54-61 %). Here one writer task per process takes whatever has queued —
 while the previous batch was being committed, plus what arrives within
 ``window`` seconds, at most ``limit`` items — and hands the batch to ``write``,
-which stores it in one transaction. Each caller's future is resolved only after
+which stores it in one transaction (``store/turns.py``: one trip). Each caller's future is resolved only after
 that commit, so a message is acknowledged only once it is durable; callers are
 served first come, first served, so a conversation's writes keep their order.
 
