@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_SCAN_CHARS = 4000
 """Messages are capped at 2,000 characters by the protocol; every reader stops here on anything larger."""
@@ -30,14 +31,19 @@ _EN_MARKERS = frozenset(
 )
 
 
+@lru_cache(maxsize=1024)
 def fold(text: str) -> str:
-    """Lower-case and strip accents (NFKD), keeping ñ → n as well: visitors type both."""
+    """Lower-case and strip accents (NFKD), keeping ñ → n as well: visitors type both.
+
+    Cached: one reply folds the same message about six times (language, matcher, red flags, the classifiers),
+    and the character loop was a seventh of a reply's CPU (docs/performance.md)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
-    """Folded text with punctuation turned into single spaces."""
+    """Folded text with punctuation turned into single spaces (cached, as ``fold``)."""
     words = _NON_WORD.sub(" ", fold(text))
     return " ".join(_UNDERSCORE.sub(" ", words).split())
 
