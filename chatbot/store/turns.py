@@ -9,7 +9,7 @@ PostgreSQL the pool's ping, BEGIN, two statements and COMMIT are five round
 trips. Here SQLite runs the whole transaction in one call on aiosqlite's thread
 (its connection stays checked out of the pool meanwhile, so nothing else uses
 it), and PostgreSQL runs one statement — data-modifying CTEs, atomic on their
-own — after the pool's ping.
+own — straight on asyncpg, which prepares it once per connection.
 
 What a batch does, on both: for the conversations not closed, set
 ``last_message_at`` and return their state; insert each turn's message, and its
@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+import asyncpg
+from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatbot.store.base import StoreUnavailable
@@ -146,14 +147,14 @@ def _same(value: Any) -> Any:
 
 # -- PostgreSQL: one statement ---------------------------------------------------------------------------------
 
-_POSTGRES_BATCH = text(f"""
+_POSTGRES_BATCH = f"""
 WITH given AS (
-    SELECT * FROM json_to_recordset(CAST(:rows AS JSON)) AS m(
+    SELECT * FROM json_to_recordset(CAST($1 AS JSON)) AS m(
         ord INT, reply BOOLEAN, reply_lang TEXT, id TEXT, conversation_id TEXT, sender TEXT, text TEXT,
         client_id TEXT, intent TEXT, confidence FLOAT8, agent_id TEXT, agent_name TEXT, quick_replies JSON,
         intents JSON, urgent BOOLEAN, form_offer JSON)
 ), touched AS (
-    UPDATE conversations AS c SET last_message_at = :now, updated_at = :now,
+    UPDATE conversations AS c SET last_message_at = $2, updated_at = $2,
         lang = CASE WHEN c.state = '{State.BOT}' THEN COALESCE(
             (SELECT g.reply_lang FROM given AS g WHERE g.conversation_id = c.id AND g.reply
              ORDER BY g.ord DESC LIMIT 1), c.lang) ELSE c.lang END
@@ -161,7 +162,7 @@ WITH given AS (
     RETURNING c.id, c.state
 ), stored AS (
     INSERT INTO messages ({', '.join(COLUMNS)})
-    SELECT g.id, g.conversation_id, g.sender, g.text, :now, g.client_id, g.intent, g.confidence, g.agent_id,
+    SELECT g.id, g.conversation_id, g.sender, g.text, $2, g.client_id, g.intent, g.confidence, g.agent_id,
         g.agent_name, g.quick_replies, g.intents, g.urgent, g.form_offer
     FROM given AS g JOIN touched AS t ON t.id = g.conversation_id
     WHERE NOT g.reply OR t.state = '{State.BOT}'
@@ -169,7 +170,7 @@ WITH given AS (
     RETURNING 1
 )
 SELECT id, state FROM touched
-""")
+"""
 
 
 def _json_row(order: int, message: Message, reply_lang: str | None) -> dict[str, Any]:
@@ -186,10 +187,16 @@ class PostgresTurnWriter(TurnWriter):
                 rows.append(_json_row(len(rows), turn.reply, turn.reply_lang))
         try:
             async with self.engine.connect() as connection:
-                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                result = await autocommit.execute(_POSTGRES_BATCH, {"rows": json.dumps(rows), "now": now})
-                return {row.id: row.state for row in result}
-        except IntegrityError as exc:
-            raise DuplicateMessage(str(exc.orig)) from exc
-        except (DBAPIError, TimeoutError, OSError, ConnectionError) as exc:
+                raw = await connection.get_raw_connection()
+                postgres: Any = raw.driver_connection  # asyncpg.Connection, outside any transaction: autocommit
+                try:
+                    # asyncpg prepares the statement once per connection (its statement cache).
+                    records = await postgres.fetch(_POSTGRES_BATCH, json.dumps(rows), now)
+                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+                    raw.invalidate(exc)
+                    raise
+                return {record["id"]: record["state"] for record in records}
+        except asyncpg.UniqueViolationError as exc:
+            raise DuplicateMessage(str(exc)) from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, TimeoutError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
