@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,7 +62,7 @@ Opened = dict[str, str]
 """Each conversation of the batch that was not closed, and its state: what decided which rows were kept."""
 
 
-class TurnWriter:
+class TurnWriter(ABC):
     """Writes a batch of turns in one trip; ``for_engine`` picks the database's way."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -73,8 +74,9 @@ class TurnWriter:
             return SqliteTurnWriter(engine)
         return PostgresTurnWriter(engine)
 
+    @abstractmethod
     async def write(self, turns: Sequence[PendingTurn], now: datetime) -> Opened:
-        raise NotImplementedError
+        """Store the batch, or raise ``DuplicateMessage`` or ``StoreUnavailable`` having stored none of it."""
 
 
 # -- SQLite: the transaction in one call on aiosqlite's thread ------------------------------------------------
