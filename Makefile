@@ -55,13 +55,15 @@ fuzz: $(STAMP)
 # Both benchmarks at a size that finishes in about 5 minutes (docs/performance.md): the load run (SQLite,
 # PostgreSQL where reachable, and the bare Socket.IO echo ceiling; the maximum, then issue 24's fixed load of 150
 # visitors asking once a second, where CPU per reply is compared with the echo's), then idle capacity, then the CPU of one bot
-# reply without a server (what matching alone costs against the echo's whole reply). Figures, never pass/fail.
+# reply without a server (what matching alone costs against the echo's whole reply), then the CPU of storing one turn
+# (against the database driver's SELECT 1). Figures, never pass/fail.
 BENCH_LOAD ?= --visitors 150 --clients 2 --duration 8 --warmup 2 --rate 150
 BENCH_IDLE ?= --sizes 10000 --samples 400 --rate 20
 bench: $(STAMP)
 	$(PY) bench/load.py $(BENCH_LOAD)
 	$(PY) bench/idle.py $(BENCH_IDLE)
 	$(PY) bench/reply_cost.py
+	$(PY) bench/turn_write.py
 
 # PNGs of the widget, the console and the dashboard for the docs, over a seeded database (bench/screenshots.py).
 screenshots: $(STAMP) $(BUNDLES)

@@ -1,8 +1,10 @@
-"""The benchmarks still run end to end: a tiny load run and a tiny idle run (correctness only, no timing asserts)."""
+"""The benchmarks still run end to end: tiny load, idle, reply-cost and turn-write runs (correctness only, no timing
+asserts)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +62,12 @@ def test_reply_cost_reports_cpu_per_reply_and_its_parts() -> None:
     assert set(report["cpu_us"]) == {"reply", "rank", "red_flags", "rank_bad_input"}
     assert all(value > 0 for value in report["cpu_us"].values())
     assert report["build_s"] > 0 and report["bad_input_ratio"] > 0
+
+
+def test_turn_write_reports_a_turns_cpu_against_the_drivers_select() -> None:
+    _, report = run_bench("turn_write.py", "--turns", "20", "--json")
+    databases = set(report["results"])
+    # CI has PostgreSQL, so it is never left out there; a laptop without it gets SQLite alone.
+    assert databases == {"sqlite", "postgresql"} if os.environ.get("CI") else "sqlite" in databases
+    for figures in report["results"].values():
+        assert figures["turn_cpu_us"] > 0 and figures["select_cpu_us"] > 0 and figures["turn_per_select"] > 0
