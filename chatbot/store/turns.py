@@ -18,8 +18,9 @@ who took it meanwhile speaks instead), keeping the reply's language; all in
 arrival order. A ``client_id`` stored before fails the whole batch with
 ``DuplicateMessage`` and writes nothing (the caller then writes turn by turn).
 
-Tested through every chat test; the batch's rules in tests/test_store_batch.py,
-its durability in tests/test_faults.py.
+Tested in tests/test_store_batch.py (the batch's rules, on both databases),
+tests/test_faults.py (durability: SIGKILL and a PostgreSQL restart), and
+through every chat test.
 """
 
 from __future__ import annotations
