@@ -7,9 +7,11 @@ and a transaction each time (docs/performance.md: the database's share of a turn
 CPU was 54-61 %). Here one writer task per process takes whatever has queued —
 while the previous batch was being committed, plus what arrives within
 ``window`` seconds, at most ``limit`` items — and hands the batch to ``write``,
-which stores it in one transaction (``store/turns.py``: one trip). Each caller's future is resolved only after
-that commit, so a message is acknowledged only once it is durable; callers are
-served first come, first served, so a conversation's writes keep their order.
+which stores it in one transaction (``store/turns.py``: in one trip). A caller
+that finds nothing queued and nothing being written writes its own item at
+once. Each caller is answered only after its commit, so a message is
+acknowledged only once it is durable; writes are served first come, first
+served, one at a time, so a conversation's writes keep their order.
 
 Tested in tests/test_faults.py (SIGKILL and database restart: nothing acked is
 lost or duplicated), tests/test_store_batch.py.
@@ -44,13 +46,28 @@ class GroupCommit(Generic[T, R]):
         self._limit = limit
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] = asyncio.Queue()
+        self._slot = asyncio.Lock()  # held by whoever writes: the writer task, or a caller writing its own item
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
-        """Queue ``item`` and wait until the batch that holds it is committed: its result, or the batch's error."""
+        """``item``'s result once it is committed, or the error of the batch that held it.
+
+        When nothing is being written and nothing waits (a steady load's usual
+        case) the caller writes it at once, in its own task: no hand-off to the
+        writer task and no window, which were two more turns of the event loop
+        and the window's wait on every message. Otherwise it waits in the queue
+        for the writer's next batch. One write at a time either way, in arrival
+        order, so a conversation's messages keep their order.
+        """
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._task is None or self._task.done():
             self._start(loop)
+        if not self._slot.locked() and self._queue.empty():
+            async with self._slot:
+                [result] = await self._write([item])
+            if isinstance(result, BaseException):
+                raise result
+            return result
         future: asyncio.Future[R] = loop.create_future()
         self._queue.put_nowait((item, future))
         return await future
@@ -59,18 +76,21 @@ class GroupCommit(Generic[T, R]):
         """The writer of this loop (a store used from a new event loop, as tests do, gets a new queue and task)."""
         if self._loop is not loop:
             self._queue = asyncio.Queue()
+            self._slot = asyncio.Lock()
         self._loop = loop
         self._task = loop.create_task(self._run(), name="group-commit")
 
     async def _run(self) -> None:
         while True:
-            batch = await self._next_batch()
-            if batch:
-                await self._commit(batch)
+            first = await self._queue.get()
+            async with self._slot:  # after a caller's own write still under way
+                batch = await self._next_batch(first)
+                if batch:
+                    await self._commit(batch)
 
-    async def _next_batch(self) -> list[tuple[T, asyncio.Future[R]]]:
-        """The first waiting write, then whatever else is queued after ``window`` (at most ``limit``)."""
-        batch = [await self._queue.get()]
+    async def _next_batch(self, first: tuple[T, asyncio.Future[R]]) -> list[tuple[T, asyncio.Future[R]]]:
+        """``first``, then whatever else is queued after ``window`` (at most ``limit``)."""
+        batch = [first]
         if self._window > 0:
             await asyncio.sleep(self._window)
         while len(batch) < self._limit and not self._queue.empty():
