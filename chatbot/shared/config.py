@@ -129,7 +129,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("event_loop", _event_loop, "auto (uvloop where installed, else asyncio), uvloop or asyncio: uvloop spends "
            "8-14% less CPU per reply (docs/performance.md)"),
     Option("commit_window_ms", number(0, 100), "group commit: milliseconds the writer waits for more visitors' and "
-           "representatives' messages after the first, to store them in one transaction (docs/performance.md)"),
+           "representatives' messages after the first, to store them in one transaction, when messages are already "
+           "waiting; one that finds none waiting is stored at once (docs/performance.md)"),
     Option("commit_batch", whole_number(1), "group commit: at most this many messages per transaction"),
     Option("workers", whole_number(1),
            "server processes sharing the port (SO_REUSEPORT); more than 1 needs CHATBOT_REDIS_URL"),
