@@ -38,6 +38,11 @@ ACROSS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Frames at the root of every stack of the server's main thread, so they say nothing.
 ROOT_FRAMES = ("chatbot/__main__.py", "chatbot/cli/main.py")
 
+LOOP_ITSELF = "event loop itself (uvloop's C code and system calls: polling, socket reads and writes, timers)"
+"""A sample whose innermost Python frame is the loop's entry (aiohttp's ``run_app``): no Python code ran, the loop's
+C code or the kernel did. py-spy counts only active samples, so this is work, not waiting."""
+LOOP_ENTRY = "run_app (aiohttp/web.py"
+
 
 def samples(path: Path) -> Iterator[tuple[str, int]]:
     """Each distinct stack of the recording (frames joined by ';', root frames left out) and its sample count."""
@@ -57,7 +62,8 @@ def summarize(path: Path) -> tuple[int, Counter[str], Counter[str]]:
     total, buckets, across = 0, Counter[str](), Counter[str]()
     for stack, count in samples(path):
         total += count
-        buckets[bucket_of(stack, BUCKETS) or "?"] += count
+        loop_only = stack.rpartition(";")[2].startswith(LOOP_ENTRY)
+        buckets[LOOP_ITSELF if loop_only else bucket_of(stack, BUCKETS) or "?"] += count
         for name, fragments in ACROSS:
             if any(f in stack for f in fragments):
                 across[name] += count
