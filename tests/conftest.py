@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -117,21 +118,29 @@ def throwaway_pg() -> Any:
     cluster.destroy()
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
     """A fresh, migrated database on the shared PostgreSQL (127.0.0.1:5432), dropped afterwards."""
     try:
         url = await create_database()
     except (OSError, asyncpg.PostgresError) as exc:
         need_service(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
     await migrate(url)
-    yield url
-    await drop_database(url)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
 
 
 @pytest.fixture
-async def redis_url() -> str:
-    """The shared Redis; tests keep apart through their own ``redis_prefix``."""
+async def pg_url() -> AsyncIterator[str]:
+    """A database of the test's own (``fresh_database``)."""
+    async with fresh_database() as url:
+        yield url
+
+
+async def shared_redis() -> str:
+    """The shared Redis, once it answers; tests keep apart through their own ``redis_prefix``."""
     url = "redis://127.0.0.1:6379/0"
     client = aioredis.Redis.from_url(url, socket_connect_timeout=1)
     try:
@@ -141,6 +150,11 @@ async def redis_url() -> str:
     finally:
         await client.aclose()
     return url
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    return await shared_redis()
 
 
 class Client:

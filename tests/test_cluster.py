@@ -7,32 +7,39 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import pytest_asyncio
 import socketio
 
-from tests.conftest import WAIT, Representative, Visitor
+from tests.conftest import WAIT, Representative, Visitor, fresh_database, shared_redis
 from tests.processes import ServerProcess, redis_prefix
 
-
-@pytest.fixture
-async def cluster_env(pg_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "CHATBOT_DATABASE_URL": pg_url,
-        "CHATBOT_REDIS_URL": redis_url,
-        "CHATBOT_REDIS_PREFIX": redis_prefix(),
-        "CHATBOT_TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "CHATBOT_LOG_LEVEL": "WARNING",
-        "CHATBOT_MAX_CONNECTIONS_PER_IP": "1000",
-        "CHATBOT_NEW_CONVERSATIONS_PER_MINUTE": "100000",
-    }
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture
-async def two_servers(cluster_env: dict[str, str], tmp_path: Path):
-    servers = [ServerProcess(cluster_env, tmp_path).start() for _ in range(2)]
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, str]]:
+    """One database and Redis prefix for the module: each test signs in its own people, under its own names."""
+    async with fresh_database() as url:
+        yield {
+            "CHATBOT_DATABASE_URL": url,
+            "CHATBOT_REDIS_URL": await shared_redis(),
+            "CHATBOT_REDIS_PREFIX": redis_prefix(),
+            "CHATBOT_TRANSCRIPTS_DIR": str(tmp_path_factory.mktemp("cluster") / "transcripts"),
+            "CHATBOT_LOG_LEVEL": "WARNING",
+            "CHATBOT_MAX_CONNECTIONS_PER_IP": "1000",
+            "CHATBOT_NEW_CONVERSATIONS_PER_MINUTE": "100000",
+        }
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def two_servers(cluster_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+    """Two processes shared by the module's tests: starting one builds the whole bot, the cost of these tests."""
+    servers = [ServerProcess(cluster_env, tmp_path_factory.mktemp("servers")).start() for _ in range(2)]
     try:
         await asyncio.gather(*(s.ready() for s in servers))
         yield servers
