@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from chatbot.shared.config import Settings
 from chatbot.store import make_engine, schema
 from chatbot.web.app import STORE, create_app
+from tests.chromium import CHROMIUM, headless_chromium
 from tests.pgcluster import ThrowawayPostgres
 from tests.processes import create_database, drop_database
 
@@ -155,6 +156,15 @@ async def shared_redis() -> str:
 @pytest.fixture
 async def redis_url() -> str:
     return await shared_redis()
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One headless Chromium for the test worker (tests/chromium.py); yields its DevTools websocket URL."""
+    if not CHROMIUM.exists():
+        need_service("no Chromium at /usr/bin/chromium: apt-get install -y chromium")
+    with headless_chromium(tmp_path_factory.mktemp("chromium")) as url:
+        yield url
 
 
 class Client:

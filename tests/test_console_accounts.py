@@ -10,12 +10,11 @@ from typing import Any
 from chatbot.shared import passwords, totp
 from chatbot.web.app import STORE
 from tests.conftest import Server
-from tests.test_browser import (  # noqa: F401  (browser and chromium are fixtures: one Chromium for this module)
+from tests.test_browser import (  # noqa: F401  (browser is a fixture)
     PHONE,
     UNKNOWN,
     Session,
     browser,
-    chromium,
     open_widget,
     say,
 )

@@ -25,7 +25,7 @@ from chatbot.web.app import SERVICE
 from tests.conftest import Server
 from tests.test_accessibility import assert_accessible, tab_to
 from tests.test_admin import TOKEN, call
-from tests.test_browser import HEAT_EN, UNKNOWN, Session, browser, chromium
+from tests.test_browser import HEAT_EN, UNKNOWN, Session, browser
 from tests.test_intents_eval import baking
 
 try:
@@ -33,7 +33,7 @@ try:
 except ImportError:  # test_browser's fixture skips (or fails in CI) without Playwright
     pass
 
-FIXTURES = (chromium, browser, baking)  # fixtures of tests/test_browser.py and tests/test_intents_eval.py, by name
+FIXTURES = (browser, baking)  # fixtures of tests/test_browser.py and tests/test_intents_eval.py, by name
 
 
 def today() -> str:
