@@ -45,7 +45,7 @@ lint: $(STAMP) $(NODE_STAMP)
 # 2-core machine). Each test has its own server, database and Redis prefix. PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) $(BUNDLES) check lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The protocol fuzzer with many more random payloads per event than `make test` (FUZZ_EXAMPLES=50).
 FUZZ_EXAMPLES ?= 1000

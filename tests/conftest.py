@@ -31,6 +31,13 @@ FORMS = ROOT / "forms"
 WAIT = 5.0
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow first, the rest in their order: pytest-xdist hands out tests in this order, so each
+    worker takes a long test while there are many short ones left to even out the end, instead of one worker
+    starting a one-minute test as the other runs out of work."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @dataclasses.dataclass
 class Server:
     """A running server: its base URL, its app (to reach the store in assertions) and settings."""

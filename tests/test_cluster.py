@@ -18,7 +18,7 @@ import socketio
 from tests.conftest import WAIT, Representative, Visitor, fresh_database, shared_redis
 from tests.processes import ServerProcess, redis_prefix
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -134,6 +134,7 @@ async def chaos(a: ServerProcess, pg: ThrowawayPostgres, visitors: list[Retrying
 
 
 # 2,000 messages through a database restart and a SIGKILL: ~15 s idle, a few minutes on a busy machine
+@pytest.mark.slow
 @pytest.mark.timeout(560)
 async def test_nothing_acked_is_lost_through_sigkill_and_database_restart(
     throwaway_pg: ThrowawayPostgres, redis_url: str, tmp_path: Path

@@ -163,6 +163,7 @@ def test_development_set_covers_every_failure_class_in_both_languages() -> None:
             "negation"} <= categories
 
 
+@pytest.mark.slow
 async def test_development_set_scores_stay_above_their_floors(server: Server, visitors) -> None:
     cases = _development_set()
     gate = asyncio.Semaphore(8)

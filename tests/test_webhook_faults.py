@@ -44,6 +44,7 @@ async def leased_now(store: Store) -> int:
     return int(count or 0)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)
 async def test_no_event_is_lost_when_the_receiver_and_a_server_go_down(pg_url: str, redis_url: str,
                                                                        tmp_path: Path) -> None:
