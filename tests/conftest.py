@@ -62,19 +62,24 @@ async def start_server(settings: Settings) -> tuple[Server, web.AppRunner]:
     return Server(f"http://127.0.0.1:{port}", app, settings), runner
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def server_settings(folder: Path) -> Settings:
+    """The settings of a test server: a database and transcripts in ``folder``, limits out of the way."""
     return Settings(
         port=0,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
+        database_url=f"sqlite+aiosqlite:///{folder / 'chat.db'}",
         intents_dir=INTENTS,
         forms_dir=FORMS,
-        transcripts_dir=tmp_path / "transcripts",
+        transcripts_dir=folder / "transcripts",
         admin_token="test-admin-token",
         max_connections_per_ip=1000,
         new_conversations_per_minute=100_000,
         failed_sign_ins_per_minute=100_000,  # tests of wrong tokens; tests/test_abuse.py sets the real limits
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return server_settings(tmp_path)
 
 
 @pytest.fixture
@@ -247,9 +252,9 @@ class Visitor(Client):
         return await self.next("message", lambda m: m["sender"] == "bot")
 
 
-@pytest.fixture
-async def visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
-    """``await visitors(server.url, lang="es")`` opens a visitor; all are disconnected after the test."""
+@contextlib.asynccontextmanager
+async def opened_visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
+    """``await open_visitor(server.url, lang="es")`` opens a visitor; all are disconnected at the end."""
     opened: list[Visitor] = []
 
     async def open_visitor(url: str, **auth: Any) -> Visitor:
@@ -257,9 +262,18 @@ async def visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
         opened.append(visitor)
         return await visitor.open(url, **auth)
 
-    yield open_visitor
-    for visitor in opened:
-        await visitor.disconnect()
+    try:
+        yield open_visitor
+    finally:
+        for visitor in opened:
+            await visitor.disconnect()
+
+
+@pytest.fixture
+async def visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
+    """``await visitors(server.url, lang="es")`` opens a visitor; all are disconnected after the test."""
+    async with opened_visitors() as open_visitor:
+        yield open_visitor
 
 
 class Representative(Client):
