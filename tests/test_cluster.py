@@ -156,15 +156,14 @@ async def test_a_disabled_users_consoles_drop_at_once_and_agents_leave_a_convers
     """Staff consoles on two processes: the agent watching a queued conversation on one is taken out of it when an
     agent on the other takes it; `chatbot users disable` (its own process) drops that agent's console on the other
     server at once, without waiting for the console to send anything."""
-    from chatbot.shared import passwords
     from chatbot.store import Store
-    from tests.test_staff_sessions import PASSWORD, Console, signed_in
+    from tests.test_staff_sessions import Console, password_hash, signed_in
 
     a, b = two_servers
     store = Store(cluster_env["CHATBOT_DATABASE_URL"])
     try:
         for email, name in (("ana@clinic.example", "Ana"), ("bo@clinic.example", "Bo")):
-            await store.create_user(email, name, "agent", passwords.hash_password(PASSWORD))
+            await store.create_user(email, name, "agent", password_hash())
     finally:
         await store.close()
     ana = await Console().open(a.url, await signed_in(a, "ana@clinic.example"))
