@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,18 @@ def server_settings(folder: Path) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database at the current schema, made once per test worker: each test's server starts on a
+    copy of it rather than running every migration again (tests/test_migrations.py tests them)."""
+    path = tmp_path_factory.mktemp("schema") / "chat.db"
+    asyncio.run(migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
+    shutil.copyfile(migrated_sqlite, tmp_path / "chat.db")
     return server_settings(tmp_path)
 
 
@@ -103,7 +114,7 @@ async def server(make_server: Callable[..., Awaitable[Server]]) -> Server:
 
 
 async def migrate(url: str) -> None:
-    """Bring a PostgreSQL database to the current schema, as `chatbot db upgrade` does."""
+    """Bring a database to the current schema, as `chatbot db upgrade` does."""
     engine = make_engine(url)
     try:
         await schema.upgrade(engine)
