@@ -40,12 +40,15 @@ lint: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/mypy
 	npm run --silent lint
 
-# Two pytest-xdist workers, one a core: the tests wait on real servers and sockets much of the time (755 tests:
-# 402 s with two workers on 2026-12-03, 698 s in one process in the last clean-clone CI before them, on this
-# 2-core machine). Each test has its own server, database and Redis prefix. PYTEST_WORKERS=0: one process.
+# Two pytest-xdist workers, one a core: the tests wait on real servers and sockets much of the time. loadgroup hands
+# out the tests marked slow first (tests/conftest.py), so the workers end together, and keeps test_cluster.py's shared
+# server processes on one worker. 1,196 tests on this 2-core machine on 2026-12-04, beside other benchmarks (load
+# average 2-7): 505 s and 519 s before that day's test speed-ups, 336 s after. Each test has its own server,
+# database and Redis prefix, except in test_cluster.py and test_understanding.py, whose tests share their module's
+# (each opens its own conversations and signs in its own people). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) $(BUNDLES) check lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The protocol fuzzer with many more random payloads per event than `make test` (FUZZ_EXAMPLES=50).
 FUZZ_EXAMPLES ?= 1000

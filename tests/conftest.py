@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from redis.exceptions import RedisError
 from chatbot.shared.config import Settings
 from chatbot.store import make_engine, schema
 from chatbot.web.app import STORE, create_app
+from tests.chromium import CHROMIUM, headless_chromium
 from tests.pgcluster import ThrowawayPostgres
 from tests.processes import create_database, drop_database
 
@@ -27,6 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ROOT / "intents"
 FORMS = ROOT / "forms"
 WAIT = 5.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow first, the rest in their order: pytest-xdist hands out tests in this order, so each
+    worker takes a long test while there are many short ones left to even out the end, instead of one worker
+    starting a one-minute test as the other runs out of work."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @dataclasses.dataclass
@@ -53,19 +63,34 @@ async def start_server(settings: Settings) -> tuple[Server, web.AppRunner]:
     return Server(f"http://127.0.0.1:{port}", app, settings), runner
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def server_settings(folder: Path) -> Settings:
+    """The settings of a test server: a database and transcripts in ``folder``, limits out of the way."""
     return Settings(
         port=0,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
+        database_url=f"sqlite+aiosqlite:///{folder / 'chat.db'}",
         intents_dir=INTENTS,
         forms_dir=FORMS,
-        transcripts_dir=tmp_path / "transcripts",
+        transcripts_dir=folder / "transcripts",
         admin_token="test-admin-token",
         max_connections_per_ip=1000,
         new_conversations_per_minute=100_000,
         failed_sign_ins_per_minute=100_000,  # tests of wrong tokens; tests/test_abuse.py sets the real limits
     )
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database at the current schema, made once per test worker: each test's server starts on a
+    copy of it rather than running every migration again (tests/test_migrations.py tests them)."""
+    path = tmp_path_factory.mktemp("schema") / "chat.db"
+    asyncio.run(migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
+    shutil.copyfile(migrated_sqlite, tmp_path / "chat.db")
+    return server_settings(tmp_path)
 
 
 @pytest.fixture
@@ -89,7 +114,7 @@ async def server(make_server: Callable[..., Awaitable[Server]]) -> Server:
 
 
 async def migrate(url: str) -> None:
-    """Bring a PostgreSQL database to the current schema, as `chatbot db upgrade` does."""
+    """Bring a database to the current schema, as `chatbot db upgrade` does."""
     engine = make_engine(url)
     try:
         await schema.upgrade(engine)
@@ -117,21 +142,29 @@ def throwaway_pg() -> Any:
     cluster.destroy()
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
     """A fresh, migrated database on the shared PostgreSQL (127.0.0.1:5432), dropped afterwards."""
     try:
         url = await create_database()
     except (OSError, asyncpg.PostgresError) as exc:
         need_service(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
     await migrate(url)
-    yield url
-    await drop_database(url)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
 
 
 @pytest.fixture
-async def redis_url() -> str:
-    """The shared Redis; tests keep apart through their own ``redis_prefix``."""
+async def pg_url() -> AsyncIterator[str]:
+    """A database of the test's own (``fresh_database``)."""
+    async with fresh_database() as url:
+        yield url
+
+
+async def shared_redis() -> str:
+    """The shared Redis, once it answers; tests keep apart through their own ``redis_prefix``."""
     url = "redis://127.0.0.1:6379/0"
     client = aioredis.Redis.from_url(url, socket_connect_timeout=1)
     try:
@@ -141,6 +174,20 @@ async def redis_url() -> str:
     finally:
         await client.aclose()
     return url
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    return await shared_redis()
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One headless Chromium for the test worker (tests/chromium.py); yields its DevTools websocket URL."""
+    if not CHROMIUM.exists():
+        need_service("no Chromium at /usr/bin/chromium: apt-get install -y chromium")
+    with headless_chromium(tmp_path_factory.mktemp("chromium")) as url:
+        yield url
 
 
 class Client:
@@ -216,9 +263,9 @@ class Visitor(Client):
         return await self.next("message", lambda m: m["sender"] == "bot")
 
 
-@pytest.fixture
-async def visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
-    """``await visitors(server.url, lang="es")`` opens a visitor; all are disconnected after the test."""
+@contextlib.asynccontextmanager
+async def opened_visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
+    """``await open_visitor(server.url, lang="es")`` opens a visitor; all are disconnected at the end."""
     opened: list[Visitor] = []
 
     async def open_visitor(url: str, **auth: Any) -> Visitor:
@@ -226,9 +273,18 @@ async def visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
         opened.append(visitor)
         return await visitor.open(url, **auth)
 
-    yield open_visitor
-    for visitor in opened:
-        await visitor.disconnect()
+    try:
+        yield open_visitor
+    finally:
+        for visitor in opened:
+            await visitor.disconnect()
+
+
+@pytest.fixture
+async def visitors() -> AsyncIterator[Callable[..., Awaitable[Visitor]]]:
+    """``await visitors(server.url, lang="es")`` opens a visitor; all are disconnected after the test."""
+    async with opened_visitors() as open_visitor:
+        yield open_visitor
 
 
 class Representative(Client):

@@ -7,8 +7,8 @@ headers they really have. It reaches into the widget's open shadow root. Each
 state a visitor or a representative can see is checked for serious and critical
 violations; moderate ones (best practices such as regions) are not the bar.
 
-The chromium and browser fixtures, and the small page helpers, are
-tests/test_browser.py's: one way to start Chromium and drive the pages.
+The browser fixture and the small page helpers are
+tests/test_browser.py's (Chromium itself is started by tests/conftest.py): one way to drive the pages.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from tests.test_browser import (
     Session,
     bot_reply,
     browser,
-    chromium,
     open_widget,
     say,
     shot,
@@ -41,7 +40,7 @@ try:
 except ImportError:  # test_browser's fixture skips (or fails in CI) without Playwright
     pass
 
-FIXTURES = (chromium, browser)  # tests/test_browser.py's fixtures, used here by name
+FIXTURES = (browser,)  # tests/test_browser.py's fixture, used here by name
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 RUN_AXE = """async tags => {

@@ -77,6 +77,7 @@ BREAD_EN = [
 # -- intents check ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_passes_on_the_shipped_intents(capsys) -> None:
     assert cli("intents", "check", str(INTENTS)) == 0
     assert "0 error(s)" in capsys.readouterr().err

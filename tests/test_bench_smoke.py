@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
@@ -23,6 +25,7 @@ def run_bench(script: str, *args: str) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines[:-1]), json.loads(lines[-1])
 
 
+@pytest.mark.slow
 def test_load_bench_measures_the_chat_server_and_the_echo_ceiling() -> None:
     table, report = run_bench("load.py", "--databases", "sqlite", "--visitors", "4", "--clients", "2",
                               "--duration", "1", "--warmup", "0.3")
@@ -38,6 +41,7 @@ def test_load_bench_measures_the_chat_server_and_the_echo_ceiling() -> None:
     assert run["cpu_s_per_1k_replies"] > 0
 
 
+@pytest.mark.slow
 def test_idle_bench_reports_memory_and_the_active_visitors_latency() -> None:
     table, report = run_bench("idle.py", "--sizes", "20", "--clients", "2", "--samples", "5", "--rate", "50")
     [result] = report["results"]
@@ -54,6 +58,7 @@ def test_load_bench_refuses_bad_arguments_with_a_message() -> None:
     assert "sqlite, postgresql" in done.stderr
 
 
+@pytest.mark.slow
 def test_reply_cost_reports_cpu_per_reply_and_its_parts() -> None:
     done = subprocess.run([sys.executable, str(BENCH / "reply_cost.py"), "--rounds", "2", "--json"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)

@@ -1,8 +1,9 @@
 """The widget and the console in a real browser: Debian's Chromium, driven by Playwright, against a real server.
 
-One Chromium runs for the whole module; each test connects to it over the
-DevTools protocol from its own event loop (where its server runs) and opens
-fresh browser contexts, so tests share nothing but the browser process.
+One Chromium runs for the whole test worker (the ``chromium`` fixture of
+tests/conftest.py); each test connects to it over the DevTools protocol from
+its own event loop (where its server runs) and opens fresh browser contexts,
+so tests share nothing but the browser process.
 Screenshots go to test-artifacts/screenshots/ for a person to look at.
 """
 
@@ -14,9 +15,7 @@ import logging
 import os
 import re
 import shutil
-import subprocess
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,52 +32,12 @@ try:
 except ImportError:  # the dev extra installs it; need_service() below says so
     async_playwright = None
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--hide-scrollbars", "--mute-audio"]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 740}
 HEAT_EN = "does heat help with upper back pain?"
 HEAT_ES = "¿El calor ayuda con el dolor de espalda?"
 UNKNOWN = "do you sell running shoes in size 12?"
 HTML = "<img src=x onerror=alert(1)>"
-
-
-def _devtools_url(log: Path, process: subprocess.Popen[bytes], timeout: float = 60.0) -> str:
-    """Chromium's DevTools address from its log. 20 s was once too short in CI: a cold start beside two test workers,
-    each with its own servers and browser, on 2 cores."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(r"DevTools listening on (ws://\S+)", log.read_text(errors="replace"))
-        if found:
-            return found.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise RuntimeError(f"Chromium did not start: {log.read_text(errors='replace')[-2000:]}")
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One headless Chromium for the module; yields its DevTools websocket URL."""
-    if async_playwright is None:
-        need_service("Playwright for Python is not installed: pip install playwright (the dev extra)")
-    if not CHROMIUM.exists():
-        need_service("no Chromium at /usr/bin/chromium: apt-get install -y chromium")
-    profile = tmp_path_factory.mktemp("chromium")
-    log = profile / "stderr.log"
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(CHROMIUM), "--headless", "--remote-debugging-port=0", f"--user-data-dir={profile / 'data'}",
-             *CHROMIUM_ARGS, "about:blank"], stdout=subprocess.DEVNULL, stderr=stderr)
-    try:
-        yield _devtools_url(log, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @dataclasses.dataclass
@@ -116,6 +75,8 @@ class Session:
 
 @pytest.fixture
 async def browser(chromium: str) -> AsyncIterator[Session]:
+    if async_playwright is None:
+        need_service("Playwright for Python is not installed: pip install playwright (the dev extra)")
     async with async_playwright() as playwright:
         session = Session(await playwright.chromium.connect_over_cdp(chromium))
         yield session

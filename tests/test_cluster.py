@@ -7,32 +7,39 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import pytest_asyncio
 import socketio
 
-from tests.conftest import WAIT, Representative, Visitor
+from tests.conftest import WAIT, Representative, Visitor, fresh_database, shared_redis
 from tests.processes import ServerProcess, redis_prefix
 
-
-@pytest.fixture
-async def cluster_env(pg_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    return {
-        "CHATBOT_DATABASE_URL": pg_url,
-        "CHATBOT_REDIS_URL": redis_url,
-        "CHATBOT_REDIS_PREFIX": redis_prefix(),
-        "CHATBOT_TRANSCRIPTS_DIR": str(tmp_path / "transcripts"),
-        "CHATBOT_LOG_LEVEL": "WARNING",
-        "CHATBOT_MAX_CONNECTIONS_PER_IP": "1000",
-        "CHATBOT_NEW_CONVERSATIONS_PER_MINUTE": "100000",
-    }
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 
 
-@pytest.fixture
-async def two_servers(cluster_env: dict[str, str], tmp_path: Path):
-    servers = [ServerProcess(cluster_env, tmp_path).start() for _ in range(2)]
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, str]]:
+    """One database and Redis prefix for the module: each test signs in its own people, under its own names."""
+    async with fresh_database() as url:
+        yield {
+            "CHATBOT_DATABASE_URL": url,
+            "CHATBOT_REDIS_URL": await shared_redis(),
+            "CHATBOT_REDIS_PREFIX": redis_prefix(),
+            "CHATBOT_TRANSCRIPTS_DIR": str(tmp_path_factory.mktemp("cluster") / "transcripts"),
+            "CHATBOT_LOG_LEVEL": "WARNING",
+            "CHATBOT_MAX_CONNECTIONS_PER_IP": "1000",
+            "CHATBOT_NEW_CONVERSATIONS_PER_MINUTE": "100000",
+        }
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def two_servers(cluster_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+    """Two processes shared by the module's tests: starting one builds the whole bot, the cost of these tests."""
+    servers = [ServerProcess(cluster_env, tmp_path_factory.mktemp("servers")).start() for _ in range(2)]
     try:
         await asyncio.gather(*(s.ready() for s in servers))
         yield servers
@@ -149,15 +156,14 @@ async def test_a_disabled_users_consoles_drop_at_once_and_agents_leave_a_convers
     """Staff consoles on two processes: the agent watching a queued conversation on one is taken out of it when an
     agent on the other takes it; `chatbot users disable` (its own process) drops that agent's console on the other
     server at once, without waiting for the console to send anything."""
-    from chatbot.shared import passwords
     from chatbot.store import Store
-    from tests.test_staff_sessions import PASSWORD, Console, signed_in
+    from tests.test_staff_sessions import Console, password_hash, signed_in
 
     a, b = two_servers
     store = Store(cluster_env["CHATBOT_DATABASE_URL"])
     try:
         for email, name in (("ana@clinic.example", "Ana"), ("bo@clinic.example", "Bo")):
-            await store.create_user(email, name, "agent", passwords.hash_password(PASSWORD))
+            await store.create_user(email, name, "agent", password_hash())
     finally:
         await store.close()
     ana = await Console().open(a.url, await signed_in(a, "ana@clinic.example"))

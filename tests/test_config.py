@@ -68,6 +68,7 @@ def test_limits_at_their_bounds_are_accepted() -> None:
     assert (settings.agent_grace_seconds, settings.rate_per_second) == (0.0, 0.1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("choice", "expected"), [("auto", "uvloop"), ("uvloop", "uvloop"), ("asyncio", "asyncio")])
 def test_the_server_runs_on_the_event_loop_asked_for(tmp_path: Path, choice: str, expected: str) -> None:
     """uvloop is a dependency (except on Windows), so ``auto`` picks it."""

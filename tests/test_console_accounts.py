@@ -7,30 +7,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chatbot.shared import passwords, totp
+from chatbot.shared import totp
 from chatbot.web.app import STORE
 from tests.conftest import Server
-from tests.test_browser import (  # noqa: F401  (browser and chromium are fixtures: one Chromium for this module)
+from tests.test_browser import (  # noqa: F401  (browser is a fixture)
     PHONE,
     UNKNOWN,
     Session,
     browser,
-    chromium,
     open_widget,
     say,
 )
+from tests.test_staff_sessions import PASSWORD, password_hash
 
 try:
     from playwright.async_api import expect
 except ImportError:  # the fixtures skip (or fail in CI) with the reason
     expect = None
 
-PASSWORD = "a long and unusual passphrase"
 
 
 async def test_an_agent_signs_in_with_email_and_password_and_takes_a_conversation(server: Server,
                                                                                   browser: Session) -> None:  # noqa: F811
-    await server.app[STORE].create_user("ana@clinic.example", "Ana", "agent", passwords.hash_password(PASSWORD))
+    await server.app[STORE].create_user("ana@clinic.example", "Ana", "agent", password_hash())
     console = await browser.page(1280, 800)
     await console.goto(server.url + "/console")
     await console.get_by_label("Email").fill("ana@clinic.example")
@@ -67,7 +66,7 @@ async def test_an_agent_signs_in_with_email_and_password_and_takes_a_conversatio
 async def test_a_supervisor_must_turn_on_two_step_sign_in_with_the_qr_code_then_signs_in_with_a_code(
         make_server, browser: Session) -> None:  # noqa: F811
     server = await make_server(totp_key=totp.new_key(), require_2fa=("supervisor",))
-    await server.app[STORE].create_user("sam@clinic.example", "Sam", "supervisor", passwords.hash_password(PASSWORD))
+    await server.app[STORE].create_user("sam@clinic.example", "Sam", "supervisor", password_hash())
     console = await browser.page(1280, 800)
     await console.goto(server.url + "/console")
     await console.get_by_label("Email").fill("sam@clinic.example")
@@ -99,7 +98,7 @@ async def test_the_dashboard_takes_an_admins_account_shows_a_supervisor_the_figu
         server: Server, browser: Session) -> None:  # noqa: F811
     for email, name, role in (("ada@clinic.example", "Ada", "admin"), ("ana@clinic.example", "Ana", "agent"),
                               ("sam@clinic.example", "Sam", "supervisor")):
-        await server.app[STORE].create_user(email, name, role, passwords.hash_password(PASSWORD))
+        await server.app[STORE].create_user(email, name, role, password_hash())
     page = await browser.page(1280, 800)
     await page.goto(server.url + "/admin")
     await page.get_by_label("Email").fill("ana@clinic.example")
@@ -142,7 +141,7 @@ async def console_signed_in(browser: Session, server: Server, email: str) -> Any
 
 async def test_a_private_note_and_a_transfer_from_the_console(server: Server, browser: Session) -> None:  # noqa: F811
     for email, name, role in (("ana@clinic.example", "Ana", "agent"), ("sam@clinic.example", "Sam", "supervisor")):
-        await server.app[STORE].create_user(email, name, role, passwords.hash_password(PASSWORD))
+        await server.app[STORE].create_user(email, name, role, password_hash())
     ana = await console_signed_in(browser, server, "ana@clinic.example")
     sam = await console_signed_in(browser, server, "sam@clinic.example")
     visitor = await browser.page(**PHONE)

@@ -25,7 +25,7 @@ from chatbot.web.app import SERVICE
 from tests.conftest import Server
 from tests.test_accessibility import assert_accessible, tab_to
 from tests.test_admin import TOKEN, call
-from tests.test_browser import HEAT_EN, UNKNOWN, Session, browser, chromium
+from tests.test_browser import HEAT_EN, UNKNOWN, Session, browser
 from tests.test_intents_eval import baking
 
 try:
@@ -33,7 +33,7 @@ try:
 except ImportError:  # test_browser's fixture skips (or fails in CI) without Playwright
     pass
 
-FIXTURES = (chromium, browser, baking)  # fixtures of tests/test_browser.py and tests/test_intents_eval.py, by name
+FIXTURES = (browser, baking)  # fixtures of tests/test_browser.py and tests/test_intents_eval.py, by name
 
 
 def today() -> str:
@@ -300,6 +300,7 @@ async def trade_off(server: Server) -> dict[str, Any]:
     raise AssertionError("the trade-off was not worked out in a minute")
 
 
+@pytest.mark.slow
 async def test_the_threshold_trade_off_is_the_eval_commands_curve_worked_out_once(make_server, baking: Path) -> None:
     server = await make_server(intents_dir=baking)
     assert (await call(server, "GET", "/admin/intents/trade-off", token=None)).status == 401
@@ -317,6 +318,7 @@ async def test_the_threshold_trade_off_is_the_eval_commands_curve_worked_out_onc
     assert again.status == 200 and again.body == figures
 
 
+@pytest.mark.slow
 async def test_dashboard_draws_the_trade_off_when_asked(make_server, baking: Path, browser: Session) -> None:
     server = await make_server(intents_dir=baking)
     page = await browser.page(1280, 900)

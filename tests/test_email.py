@@ -25,7 +25,7 @@ from chatbot.shared.config import Settings
 from chatbot.web.app import STORE
 from tests.pgcluster import free_port
 from tests.receiver import Receiver
-from tests.test_browser import Session, browser, chromium, open_widget, say
+from tests.test_browser import Session, browser, open_widget, say
 from tests.test_forms import GOOD, MRI_EN
 
 try:
@@ -33,7 +33,7 @@ try:
 except ImportError:  # test_browser's fixture skips (or fails in CI) without Playwright
     pass
 
-FIXTURES = (chromium, browser)  # tests/test_browser.py's fixtures, used here by name
+FIXTURES = (browser,)  # tests/test_browser.py's fixture, used here by name
 USER, PASSWORD = "clinic", "s3cret-pass"
 TO = "desk@clinic.example"
 SAID = "my lower back hurts a lot at night"

@@ -176,6 +176,7 @@ async def test_from_the_site_over_http_to_a_live_intent(site: Site, tmp_path: Pa
     assert check_grounding([intent], content) == (0, 0)
 
 
+@pytest.mark.slow
 def test_the_comparison_bench_runs_both_sets_on_the_same_questions() -> None:
     """bench/drafts.py: drafted against hand-written on the same questions (no score asserted; the smallest set, to
     stay quick: docs/content.md has the figures of every set)."""

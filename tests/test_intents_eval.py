@@ -73,6 +73,7 @@ def test_eval_json_has_the_same_figures_and_the_threshold_flag(baking: Path, cap
     assert report["curve"][-1]["handed_off"] == 1.0
 
 
+@pytest.mark.slow
 def test_eval_of_the_shipped_intents_with_a_plot(tmp_path: Path, capsys) -> None:
     png = tmp_path / "trade-off.png"
 

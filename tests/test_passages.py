@@ -11,7 +11,7 @@ from chatbot.content.passages import MIN_SCORE, Passages
 from tests.conftest import ROOT
 from tests.test_admin import call, unanswered_by
 from tests.test_admin_cli import cli_in_thread
-from tests.test_browser import Session, browser, chromium, open_widget, say, sign_in  # noqa: F401 (fixtures)
+from tests.test_browser import Session, browser, open_widget, say, sign_in  # noqa: F401 (a fixture)
 
 CONTENT = ROOT / "content"
 

@@ -85,6 +85,7 @@ async def test_accept_without_auto_routing_is_refused(server: Server, visitors, 
     assert ack["error"]["code"] == "routing_off"
 
 
+@pytest.mark.slow
 async def test_auto_assignment_over_two_processes_offers_once(pg_url: str, redis_url: str, tmp_path: Path) -> None:
     env = {
         "CHATBOT_DATABASE_URL": pg_url,

@@ -5,6 +5,7 @@ idle and absolute expiry, and the ``/agent`` socket signed in by the cookie."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import timedelta
 from typing import Any
@@ -22,11 +23,18 @@ from chatbot.web.app import STORE
 from tests.conftest import WAIT, Client, Server
 
 PASSWORD = "a long and unusual passphrase"
+
+
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD's argon2id hash, made once: hashing is slow on purpose (64 MiB, about 0.2 s) and every test account
+    has this password; signing in still verifies it against the hash for real."""
+    return passwords.hash_password(PASSWORD)
 REFUSED = "unauthorized: A valid representative token or staff sign-in is required."
 
 
 async def add_user(server: Server, email: str, role: str = "agent", name: str = "Ana") -> None:
-    await server.app[STORE].create_user(email, name, role, passwords.hash_password(PASSWORD))
+    await server.app[STORE].create_user(email, name, role, password_hash())
 
 
 async def login(server: Server, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, list[str]]:

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from chatbot.bot.understanding import requests
-from tests.conftest import ROOT, Server
+from tests.conftest import ROOT, Server, opened_visitors, server_settings, start_server
 
 sys.path.insert(0, str(ROOT / "bench"))
 from understanding import HELD_OUT, SET_DIR, Case, load_set  # noqa: E402
+
+in_server_loop = pytest.mark.asyncio(loop_scope="module")  # async tests: in the loop of the module's server
 
 FLOORS = {"answer": 0.93, "handoff": 0.94, "urgent": 0.99}
 """Below what the set scored when these floors were set (docs/understanding.md): room for noise, none for a slide."""
@@ -28,21 +32,41 @@ MAX_FALSE_ALARMS = 0.02
 """Of the set's non-urgent entries, which are adversarial on purpose (near misses, denials, figures of speech): 6 of
 450 when set (13 before the 2026-12-03 banks). The issue's 0.5 % counts CLINC150 val's 3,000 everyday texts too
 (bench/understanding.py)."""
-SETTLE = 0.3
+
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    """One server for the module: every question is asked in a conversation of its own and nothing here changes
+    the server, so it is started once rather than for each of the fifty tests."""
+    server, runner = await start_server(server_settings(tmp_path_factory.mktemp("understanding")))
+    yield server
+    await runner.cleanup()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def visitors() -> AsyncIterator[Any]:
+    """tests/conftest.py's visitors, in the module's event loop (the server's)."""
+    async with opened_visitors() as open_visitor:
+        yield open_visitor
 
 
 async def outcome(visitors: Any, url: str, text: str, lang: str = "en") -> tuple[str, Any]:
-    """("answer", intents) / ("handoff", reason) / ("urgent", None), read from the events as a widget would."""
+    """("answer", intents) / ("handoff", reason) / ("urgent", None), read from the events as a widget would.
+
+    The server hands off before it acks the message (``ConversationService.visitor_message``), and one socket's
+    packets arrive in order, so once the ack is here a handoff's "queued" state is too, if there is one: an answer is
+    known without waiting to see that nothing else comes.
+    """
     visitor = await visitors(url, lang=lang)
     ack = await visitor.say(text)
     assert ack["ok"], ack
     reply = await visitor.next("message", lambda m: m["sender"] == "bot")
-    try:
-        state = await visitor.next("state", lambda s: s["state"] == "queued", timeout=SETTLE if reply["intent"] else 5)
-    except AssertionError:
+    queued = visitor.received("state", lambda s: s["state"] == "queued")
+    if not queued:
         return "answer", tuple(reply["intents"] or [reply["intent"]])
     await visitor.disconnect()
-    return ("urgent", None) if state["reason"] == "urgent" else ("handoff", state["reason"])
+    return ("urgent", None) if queued[0]["reason"] == "urgent" else ("handoff", queued[0]["reason"])
 
 
 @pytest.mark.parametrize("text, lang, intent", [
@@ -72,10 +96,12 @@ async def outcome(visitors: Any, url: str, text: str, lang: str = "en") -> tuple
     # figures of speech with a stroke or dying in them
     ("my tennis stroke has suffered since my upper back started aching, what exercises help?", "en", "exercise"),
 ])
+@in_server_loop
 async def test_ordinary_questions_are_answered(server: Server, visitors, text: str, lang: str, intent: str) -> None:
     assert await outcome(visitors, server.url, text, lang) == ("answer", (intent,))
 
 
+@in_server_loop
 async def test_two_questions_get_both_answers_in_one_reply(server: Server, visitors) -> None:
     visitor = await visitors(server.url)
     reply = await visitor.ask("what is a cortisone shot? and how much rest do I need?")
@@ -101,6 +127,7 @@ async def test_two_questions_get_both_answers_in_one_reply(server: Server, visit
     ("Is there anyone there who isn't a robot? I need an actual person", "en", "requested"),
     ("quiero hablar con alguien de verdad, no con una máquina", "es", "requested"),
 ])
+@in_server_loop
 async def test_what_only_a_person_may_give_hands_off_with_its_reason(server: Server, visitors, text: str, lang: str,
                                                                     reason: str) -> None:
     assert await outcome(visitors, server.url, text, lang) == ("handoff", reason)
@@ -116,6 +143,7 @@ async def test_what_only_a_person_may_give_hands_off_with_its_reason(server: Ser
     ("I've had upper back pain for months from my desk job and tried heat and rest. I also wanted to ask about "
      "seminars. Since last night I can't feel anything between my legs.", "en"),
 ])
+@in_server_loop
 async def test_red_flags_in_any_wording_get_the_urgent_path(server: Server, visitors, text: str, lang: str) -> None:
     assert await outcome(visitors, server.url, text, lang) == ("urgent", None)
 
@@ -126,6 +154,7 @@ async def test_red_flags_in_any_wording_get_the_urgent_path(server: Server, visi
     ("my back is killing me after moving house, does heat help?", "en", "heat_therapy"),
     ("no tengo fiebre ni nada raro, solo quiero saber si el calor ayuda", "es", "heat_therapy"),
 ])
+@in_server_loop
 async def test_denials_and_figures_of_speech_raise_no_alarm(server: Server, visitors, text: str, lang: str,
                                                             intent: str) -> None:
     assert await outcome(visitors, server.url, text, lang) == ("answer", (intent,))
@@ -138,6 +167,7 @@ async def test_denials_and_figures_of_speech_raise_no_alarm(server: Server, visi
     "\x00\x01" * 10 + "ÿþ" * 200,
     "back pain " * 190,
 ])
+@in_server_loop
 async def test_junk_and_attacks_get_a_safe_handoff_or_answer(server: Server, visitors, text: str) -> None:
     visitor = await visitors(server.url)
     ack = await visitor.say(text)
@@ -163,6 +193,8 @@ def test_development_set_covers_every_failure_class_in_both_languages() -> None:
             "negation"} <= categories
 
 
+@pytest.mark.slow
+@in_server_loop
 async def test_development_set_scores_stay_above_their_floors(server: Server, visitors) -> None:
     cases = _development_set()
     gate = asyncio.Semaphore(8)
