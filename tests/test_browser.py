@@ -29,6 +29,10 @@ from tests.conftest import ROOT, Server, need_service
 
 try:
     from playwright.async_api import Browser, Page, async_playwright, expect
+
+    # Playwright's 5 s default for each expectation was once too short beside another test worker on 2 cores (the
+    # console's passages, worked out on the server); a waiting expectation ends as soon as it holds.
+    expect.set_options(timeout=15_000)
 except ImportError:  # the dev extra installs it; need_service() below says so
     async_playwright = None
 

@@ -94,7 +94,9 @@ Desk.prototype.signedIn = function (token, me) {
   this.$("who").textContent = "Signed in as " + me.name;
   this.$("totp-start").hidden = Boolean(token) || me.totp !== false;
   this.connect();
-  this.fetchJson("/console/canned.json", token).then(function (canned) { self.canned = canned; });
+  // Without them (signed out meanwhile, the server restarting) the console works on, with no canned replies.
+  this.fetchJson("/console/canned.json", token).then(function (canned) { self.canned = canned; })
+    .catch(function () { self.canned = []; });
 };
 
 /** GET with the token, or with no header at all when signed in with an account (the cookie goes by itself). */
