@@ -79,3 +79,26 @@ async def test_turns_of_many_conversations_commit_together_in_order_on_postgresq
         await _check_batches(store)
     finally:
         await store.close()
+
+
+async def test_a_connection_postgresql_closed_is_replaced_before_the_next_turn(pg_url: str) -> None:
+    """No ping before each transaction (chatbot/store/base.py): the pool drops a connection the server ended."""
+    import asyncpg
+
+    store = await _store(pg_url)
+    try:
+        cid = (await store.create_conversation("en", None, None))[0].id
+        assert (await store.add_client_message(cid, NewMessage(sender="visitor", text="before"))).created
+        admin = await asyncpg.connect(pg_url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        finally:
+            await admin.close()
+        assert ended >= 1, "the store's pooled connection was there to end"
+        await asyncio.sleep(0.2)  # asyncpg reads the end of its socket on the event loop
+        turn = await store.add_client_message(cid, NewMessage(sender="visitor", text="after"))
+        assert turn.created and [m.text for m in await store.messages(cid)] == ["before", "after"]
+    finally:
+        await store.close()
