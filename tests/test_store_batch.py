@@ -3,7 +3,8 @@
 On a real database (a SQLite file, and the shared PostgreSQL): turns sent at
 once are committed together, every conversation keeps its order, a retry in the
 same batch as its first send stores nothing twice, and a closed conversation's
-turn is refused without failing the others of its batch.
+turn is refused without failing the others of its batch. And on PostgreSQL, a
+pooled connection the server ended is replaced before the next turn.
 """
 
 from __future__ import annotations
