@@ -28,7 +28,7 @@ from chatbot.store.base import (
 )
 from chatbot.store.batch import GroupCommit
 from chatbot.store.models import Conversation, Message, Reason, State, StateChange, utcnow
-from chatbot.store.outbox import Destinations, record
+from chatbot.store.outbox import Destinations, record, recorded
 from chatbot.store.turns import DuplicateMessage, PendingTurn, TurnWriter
 
 
@@ -55,8 +55,7 @@ def _message(conversation_id: str, new: NewMessage, now: datetime) -> Message:
 def _pending(request: _TurnRequest, now: datetime) -> PendingTurn:
     reply = request.reply
     return PendingTurn(_message(request.conversation_id, request.new, now),
-                       None if reply is None else _message(request.conversation_id, reply.message, now),
-                       None if reply is None else reply.lang)
+                       None if reply is None else (_message(request.conversation_id, reply.message, now), reply.lang))
 
 
 def event_data(conversation: Conversation) -> dict[str, Any]:
@@ -201,8 +200,7 @@ class ChatQueries(Database):
                 async with self.transaction() as session:
                     state = await session.scalar(
                         select(Conversation.state).where(Conversation.id == request.conversation_id))
-                    existing = await self._by_client_id(session, request.conversation_id, request.new.client_id)
-                    return Turn(request.conversation_id, state or State.CLOSED, existing, created=False)
+                return await self._not_stored(request, state or State.CLOSED)
         except StoreUnavailable as exc:
             return exc
 
@@ -217,21 +215,21 @@ class ChatQueries(Database):
         for request, rows in zip(requests, pending, strict=True):
             cid, state = request.conversation_id, opened.get(request.conversation_id)
             if state is None:
-                async with self.transaction() as session:
-                    existing = await self._by_client_id(session, cid, request.new.client_id)
-                turns.append(Turn(cid, State.CLOSED, existing, created=False))
+                turns.append(await self._not_stored(request, State.CLOSED))
                 continue
-            replies = [rows.reply] if rows.reply is not None and state == State.BOT else []
+            replies = [rows.reply[0]] if rows.reply is not None and state == State.BOT else []
             turns.append(Turn(cid, state, rows.message, created=True, replies=replies))
         return turns
 
-    @staticmethod
-    async def _by_client_id(session: AsyncSession, conversation_id: str, client_id: str | None) -> Message | None:
-        if client_id is None:
-            return None
-        return await session.scalar(
-            select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
-        )
+    async def _not_stored(self, request: _TurnRequest, state: str) -> Turn:
+        """A turn that stored nothing: the retried message's first answer (None when it was never stored, or had
+        no ``client_id``: then nothing is read)."""
+        cid, client_id, existing = request.conversation_id, request.new.client_id, None
+        if client_id is not None:
+            async with self.transaction() as session:
+                existing = await session.scalar(
+                    select(Message).where(Message.conversation_id == cid, Message.client_id == client_id))
+        return Turn(cid, state, existing, created=False)
 
     @staticmethod
     def _row(conversation: Conversation, new: NewMessage, now: datetime | None = None) -> Message:
@@ -372,9 +370,7 @@ class ChatQueries(Database):
             )
             if rows_changed(result) != 1:
                 return False
-            conversation = await session.get(Conversation, conversation_id, populate_existing=True)
-            assert conversation is not None
-            await record(session, "contact.left", event_data(conversation), email=notify)
+            await self._record_about(session, conversation_id, "contact.left", email=notify)
         return True
 
     async def mark_after_hours_notice(self, conversation_id: str) -> bool:
@@ -401,8 +397,16 @@ class ChatQueries(Database):
             )
             if rows_changed(result) != 1:
                 return False
-            conversation = await session.get(Conversation, conversation_id, populate_existing=True)
-            assert conversation is not None
-            data = {**event_data(conversation), "rating": score, "comment": comment}
-            await record(session, "rating.created", data)
+            await self._record_about(session, conversation_id, "rating.created", {"rating": score, "comment": comment})
         return True
+
+    @staticmethod
+    async def _record_about(session: AsyncSession, conversation_id: str, type: str,
+                            extra: dict[str, Any] | None = None, email: bool = False) -> None:
+        """Record ``type`` with the conversation as just updated; it is read for the event only when the event
+        goes somewhere (with no webhook and no email, nothing is read or written)."""
+        if not recorded(session, email):
+            return
+        conversation = await session.get(Conversation, conversation_id, populate_existing=True)
+        assert conversation is not None
+        await record(session, type, {**event_data(conversation), **(extra or {})}, email=email)

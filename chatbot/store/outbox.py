@@ -56,14 +56,23 @@ class Destinations:
 NOWHERE = Destinations()
 
 
+def _targets(session: AsyncSession, email: bool) -> list[str]:
+    destinations: Destinations = session.info.get(DESTINATIONS, NOWHERE)
+    return destinations.targets(email)
+
+
+def recorded(session: AsyncSession, email: bool = False) -> bool:
+    """Whether ``record`` in this session would write anything: the caller may skip reading the event's data."""
+    return bool(_targets(session, email))
+
+
 async def record(session: AsyncSession, type: str, data: dict[str, Any], *, email: bool = False) -> str | None:
     """Write the event ``type`` with ``data`` (JSON) in the caller's transaction, one row per destination.
 
     ``email`` also sends it to the clinic's email (when ``CHATBOT_SMTP_URL`` and ``CHATBOT_NOTIFY_EMAIL`` are
     set). Returns the event id, or None when there is no destination (nothing is written).
     """
-    destinations: Destinations = session.info.get(DESTINATIONS, NOWHERE)
-    targets = destinations.targets(email)
+    targets = _targets(session, email)
     if not targets:
         return None
     event_id, now = new_id(), utcnow()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -55,8 +55,7 @@ class PendingTurn:
     """One turn's rows, made before the write: the client's message, and the bot's reply if one was worked out."""
 
     message: Message
-    reply: Message | None
-    reply_lang: str | None
+    reply: tuple[Message, str] | None  # the bot's reply and the conversation's language from then on
 
 
 Opened = dict[str, str]
@@ -74,6 +73,14 @@ class TurnWriter(ABC):
         if engine.dialect.name == "sqlite":
             return SqliteTurnWriter(engine)
         return PostgresTurnWriter(engine)
+
+    @staticmethod
+    def messages(turns: Sequence[PendingTurn]) -> Iterator[tuple[Message, str | None]]:
+        """Every message of the batch in arrival order, each with its language when it is a bot reply."""
+        for turn in turns:
+            yield turn.message, None
+            if turn.reply is not None:
+                yield turn.reply
 
     @abstractmethod
     async def write(self, turns: Sequence[PendingTurn], now: datetime) -> Opened:
@@ -122,13 +129,9 @@ class SqliteTurnWriter(TurnWriter):
         return message.conversation_id, reply, values
 
     async def write(self, turns: Sequence[PendingTurn], now: datetime) -> Opened:
-        rows: list[_Row] = []
-        langs: list[tuple[str, str]] = []
-        for turn in turns:
-            rows.append(self._row(turn.message, False))
-            if turn.reply is not None and turn.reply_lang is not None:
-                rows.append(self._row(turn.reply, True))
-                langs.append((turn.message.conversation_id, turn.reply_lang))
+        messages = list(self.messages(turns))
+        rows = [self._row(message, lang is not None) for message, lang in messages]
+        langs = [(message.conversation_id, lang) for message, lang in messages if lang is not None]
         ids = json.dumps(list(dict.fromkeys(turn.message.conversation_id for turn in turns)))
         try:
             async with self.engine.connect() as connection:
@@ -183,11 +186,7 @@ def _json_row(order: int, message: Message, reply_lang: str | None) -> dict[str,
 
 class PostgresTurnWriter(TurnWriter):
     async def write(self, turns: Sequence[PendingTurn], now: datetime) -> Opened:
-        rows: list[dict[str, Any]] = []
-        for turn in turns:
-            rows.append(_json_row(len(rows), turn.message, None))
-            if turn.reply is not None and turn.reply_lang is not None:
-                rows.append(_json_row(len(rows), turn.reply, turn.reply_lang))
+        rows = [_json_row(order, message, lang) for order, (message, lang) in enumerate(self.messages(turns))]
         try:
             async with self.engine.connect() as connection:
                 raw = await connection.get_raw_connection()
