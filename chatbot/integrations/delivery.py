@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from chatbot.integrations.email import Mailer
 from chatbot.integrations.webhooks import WebhookSender
 from chatbot.shared import smtp
-from chatbot.shared.addresses import literal, refusal
+from chatbot.shared.addresses import host_refusal
 from chatbot.shared.config import Settings
 from chatbot.store import Store, StoreUnavailable
 from chatbot.store.models import OutboxEvent, utcnow
@@ -55,8 +55,7 @@ def check(settings: Settings) -> None:
     if settings.webhook_url and not settings.webhook_secret:
         raise IntegrationError("CHATBOT_WEBHOOK_URL is set: expected CHATBOT_WEBHOOK_SECRET too (requests are signed)")
     for url in settings.webhook_url:
-        address = literal(urlsplit(url).hostname or "")
-        reason = refusal(address, settings.webhook_allow_private) if address is not None else None
+        reason = host_refusal(urlsplit(url).hostname or "", settings.webhook_allow_private)
         if reason is not None:
             raise IntegrationError(f"CHATBOT_WEBHOOK_URL {url!r}: its host is {reason}")
     if bool(settings.smtp_url) != bool(settings.notify_email):
@@ -92,7 +91,7 @@ class Deliverer:
         self.sender = WebhookSender(settings.webhook_secret, self.timeout, settings.webhook_allow_private)
         self._failing: set[str] = set()  # destinations whose last attempt here failed: a success hurries their rows
         self.mailer: Mailer | None = None
-        if settings.smtp_url and settings.notify_email:
+        if destinations(settings).email:
             self.mailer = Mailer(smtp.parse(settings.smtp_url), settings.email_from or settings.notify_email[0],
                                  settings.notify_email, console_url(settings), store, settings.email_include_text,
                                  self.timeout)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from chatbot.shared.addresses import literal, refusal
+from chatbot.shared.addresses import host_refusal, literal, refusal
 from chatbot.store.models import OutboxEvent
 
 ANSWER_BYTES = 4096
@@ -107,8 +107,7 @@ class WebhookSender:
     async def send(self, url: str, row: OutboxEvent) -> str | None:
         """POST the event to ``url``; None when a 2xx came back, else what went wrong (for the outbox row)."""
         host = urlsplit(url).hostname or ""
-        address = literal(host)
-        reason = refusal(address, self.allow_private) if address is not None else None
+        reason = host_refusal(host, self.allow_private)
         if reason is not None:  # a literal address skips the resolver: check it here
             return f"refused: {host} is {reason}"
         payload = body(row)

@@ -53,6 +53,13 @@ def literal(host: str) -> Address | None:
         return None
 
 
+def host_refusal(host: str, allow_private: bool) -> str | None:
+    """Why a URL's host is refused when it is an address outright; None for an allowed one or a host name (the
+    resolver checks what a name resolves to)."""
+    address = literal(host)
+    return None if address is None else refusal(address, allow_private)
+
+
 def webhook_url(value: str) -> str:
     """One webhook URL: http or https, a host, no user name or password in it, no fragment."""
     expected = "expected http(s)://HOST[:PORT]/PATH, comma-separated for several"
@@ -65,11 +72,9 @@ def webhook_url(value: str) -> str:
         raise ValueError(expected)
     if parts.username is not None or parts.password is not None:
         raise ValueError(f"{expected}; put no credentials in the URL (requests are signed)")
-    found = literal(parts.hostname)
-    if found is not None:
-        reason = refusal(found, allow_private=True)
-        if reason is not None:
-            raise ValueError(f"{parts.hostname} is {reason}, which webhooks may never reach")
+    reason = host_refusal(parts.hostname, allow_private=True)
+    if reason is not None:
+        raise ValueError(f"{parts.hostname} is {reason}, which webhooks may never reach")
     return value
 
 
