@@ -102,11 +102,16 @@ class ConversationService:
         log.info("conversation %s started (%s)", conversation.id, lang)
         return conversation, token
 
-    async def snapshot(self, conversation_id: str, token: str | None = None) -> dict[str, Any]:
-        """The ``conversation`` event: state and the whole history, oldest first."""
+    async def existing(self, conversation_id: str) -> Conversation:
+        """The conversation, or ``not_found``."""
         conversation = await self.store.conversation(conversation_id)
         if conversation is None:
             raise ChatError("not_found")
+        return conversation
+
+    async def snapshot(self, conversation_id: str, token: str | None = None) -> dict[str, Any]:
+        """The ``conversation`` event: state and the whole history, oldest first."""
+        conversation = await self.existing(conversation_id)
         return conversation_json(conversation, await self.store.messages(conversation_id), token)
 
     # -- visitor messages ----------------------------------------------------
@@ -213,9 +218,7 @@ class ConversationService:
 
     async def rate(self, conversation_id: str, score: int, comment: str | None) -> None:
         """The visitor's rating of a closed conversation with a representative; once."""
-        conversation = await self.store.conversation(conversation_id)
-        if conversation is None:
-            raise ChatError("not_found")
+        conversation = await self.existing(conversation_id)
         if conversation.state != State.CLOSED:
             raise ChatError("not_closed")
         if not await self.store.had_representative(conversation_id):
@@ -352,9 +355,7 @@ class ConversationService:
 
     async def close(self, conversation_id: str, reason: str, agent_name: str | None = None) -> None:
         """Close from any open state, tell both sides, and write the transcript."""
-        conversation = await self.store.conversation(conversation_id)
-        if conversation is None:
-            raise ChatError("not_found")
+        conversation = await self.existing(conversation_id)
         text = notices.notice(reason, conversation.lang, name=agent_name or "")
         transition = change(Reason(reason), OPEN, agent_id=conversation.agent_id, agent_name=conversation.agent_name)
         appended = await self.store.append(conversation_id, [NewMessage(sender="system", text=text)], transition)

@@ -118,7 +118,7 @@ class Desk:
 
         An agent (the role) may not watch a conversation another representative holds: once taken, what the
         visitor says is for the one who took it and for supervisors."""
-        conversation = await self._existing(conversation_id)
+        conversation = await self.service.existing(conversation_id)
         if not self._may_follow(rep, conversation):
             raise ChatError("forbidden", "Agents cannot watch a conversation another representative holds.")
         await self.store.append_audit(rep.actor, "conversation_watched", conversation_id, address)
@@ -142,7 +142,7 @@ class Desk:
 
         ``offered``: auto-assignment's accept, which only a live offer to ``rep`` allows.
         """
-        conversation = await self._existing(conversation_id)
+        conversation = await self.service.existing(conversation_id)
         if len(await self.store.held_by(rep.id)) >= self.capacity:
             raise ChatError("at_capacity")
         appended = await self.service.take(conversation, rep.id, rep.name, offered)
@@ -171,7 +171,7 @@ class Desk:
 
     async def close(self, rep: Representative, conversation_id: str) -> None:
         """Close a conversation they hold, or one nobody holds yet."""
-        conversation = await self._existing(conversation_id)
+        conversation = await self.service.existing(conversation_id)
         if conversation.state == State.AGENT and conversation.agent_id != rep.id:
             raise ChatError("not_assigned")
         await self.service.close(conversation_id, Reason.CLOSED_BY_AGENT, agent_name=rep.name)
@@ -182,14 +182,8 @@ class Desk:
 
     # -- checks --------------------------------------------------------------
 
-    async def _existing(self, conversation_id: str) -> Conversation:
-        conversation = await self.store.conversation(conversation_id)
-        if conversation is None:
-            raise ChatError("not_found")
-        return conversation
-
     async def _held(self, rep: Representative, conversation_id: str) -> Conversation:
-        conversation = await self._existing(conversation_id)
+        conversation = await self.service.existing(conversation_id)
         if conversation.state == State.CLOSED:
             raise ChatError("closed")
         if conversation.state != State.AGENT or conversation.agent_id != rep.id:

@@ -41,10 +41,7 @@ class Leads:
         return form
 
     async def _lang(self, conversation_id: str) -> str:
-        conversation = await self.service.store.conversation(conversation_id)
-        if conversation is None:
-            raise ChatError("not_found")
-        return conversation.lang
+        return (await self.service.existing(conversation_id)).lang
 
     async def open(self, conversation_id: str, form_id: str) -> dict[str, Any]:
         """The visitor accepted an offer: the ``form`` event, in the conversation's language, to all their tabs."""

@@ -46,7 +46,7 @@ class Teamwork:
 
     async def add_note(self, rep: Representative, conversation_id: str, text: str, address: str) -> dict[str, Any]:
         """A private note by anyone who may follow the conversation (an agent: not on one another holds)."""
-        conversation = await self._existing(conversation_id)
+        conversation = await self.service.existing(conversation_id)
         if rep.role == Role.AGENT and conversation.state == State.AGENT and conversation.agent_id != rep.id:
             raise ChatError("forbidden", "Agents cannot add notes to a conversation another representative holds.")
         return await self._note(rep, conversation_id, text, address)
@@ -60,7 +60,7 @@ class Teamwork:
     async def transfer(self, rep: Representative, conversation_id: str, to_id: str, note: str | None,
                        address: str) -> dict[str, Any]:
         """Hand a held conversation to another online representative; the summary as the new holder sees it."""
-        conversation = await self._existing(conversation_id)
+        conversation = await self.service.existing(conversation_id)
         if conversation.state == State.CLOSED:
             raise ChatError("closed")
         if conversation.state != State.AGENT or conversation.agent_id is None:
@@ -120,12 +120,6 @@ class Teamwork:
         if len(await self.store.held_by(to_id)) >= self.capacity:
             raise ChatError("at_capacity", "They already hold as many conversations as allowed.")
         return name
-
-    async def _existing(self, conversation_id: str) -> Conversation:
-        conversation = await self.store.conversation(conversation_id)
-        if conversation is None:
-            raise ChatError("not_found")
-        return conversation
 
     async def _with_notes(self, conversation: Conversation) -> dict[str, Any]:
         messages = await self.store.messages(conversation.id)
