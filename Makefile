@@ -43,7 +43,8 @@ lint: $(STAMP) $(NODE_STAMP)
 # Two pytest-xdist workers, one a core: the tests wait on real servers and sockets much of the time. loadgroup hands
 # out the tests marked slow first (tests/conftest.py), so the workers end together, and keeps test_cluster.py's shared
 # server processes on one worker. 1,196 tests on this 2-core machine on 2026-12-04, beside other benchmarks (load
-# average 2-7): 505 s and 519 s before that day's test speed-ups, 336 s after. Each test has its own server,
+# average 2-7): 505 s and 519 s before that day's test speed-ups, 336 s after; 1,201 tests in 244 and 270 s in
+# clean-clone CI runs later that day. Each test has its own server,
 # database and Redis prefix, except in test_cluster.py and test_understanding.py, whose tests share their module's
 # (each opens its own conversations and signs in its own people). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
